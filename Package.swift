@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Chorus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Chorus", targets: ["Chorus"]),
+        .library(name: "ChorusLoop", targets: ["ChorusLoop"]),
+        .library(name: "ChorusWire", targets: ["ChorusWire"]),
+        .executable(name: "chorus", targets: ["chorus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // System libuv through pkg-config (Debian: libuv1-dev).
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        // libuv event loops: executors, timers, UDP, framed TCP.
+        .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
+        // Message types and the versioned binary codec; no I/O.
+        .target(name: "ChorusWire"),
+        // ClusterNode: wires the cores to the loops; the embedding API; configuration.
+        .target(
+            name: "Chorus",
+            dependencies: [
+                "ChorusLoop", "ChorusWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // HTTP admin API and Prometheus metrics.
+        .target(
+            name: "ChorusAdmin",
+            dependencies: [
+                "Chorus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The `chorus` command: agent, version, config.
+        .executableTarget(
+            name: "chorus",
+            dependencies: [
+                "Chorus", "ChorusAdmin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Transport benchmark peer (scripts/bench transport).
+        .executableTarget(
+            name: "chorus-transport-bench",
+            dependencies: ["Chorus", "ChorusLoop", "ChorusWire"],
+            path: "Benchmarks/TransportBench"
+        ),
+        .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"]),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire"]),
+        .testTarget(
+            name: "ChorusTests",
+            dependencies: [
+                "Chorus", "ChorusAdmin",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

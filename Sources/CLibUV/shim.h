@@ -1,0 +1,21 @@
+#ifndef CHORUS_CLIBUV_SHIM_H
+#define CHORUS_CLIBUV_SHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <uv.h>
+
+/// Names the calling thread (shown by top -H and debuggers); Linux keeps the first 15 bytes.
+static inline void chorus_set_thread_name(const char *name) {
+#if defined(__linux__)
+    char shortName[16];
+    size_t i = 0;
+    for (; i < 15 && name[i]; i++) shortName[i] = name[i];
+    shortName[i] = 0;
+    pthread_setname_np(pthread_self(), shortName);
+#else
+    (void)name;
+#endif
+}
+#endif

@@ -1,0 +1,130 @@
+@testable import ChorusLoop
+import Synchronization
+import Testing
+
+@Suite("Event loop: threads, executor, shutdown", .timeLimit(.minutes(1)))
+struct EventLoopTests {
+    @Test("given a loop, when work is submitted from another thread, then it runs on the loop's thread")
+    func executeRunsOnLoopThread() async throws {
+        try await withLoop { loop in
+            #expect(!loop.inLoop)
+            let ranInLoop = try await loop.submit { loop.inLoop }
+            #expect(ranInLoop)
+        }
+    }
+
+    @Test("given many submissions from another thread, then they run in order and share wake-ups")
+    func submissionsAreOrderedAndCoalesced() async throws {
+        try await withLoop { loop in
+            let seen = Recorder<Int>()
+            let done = Handoff<Int>()
+            let count = 100_000
+            for i in 0..<count {
+                loop.execute {
+                    seen.append(i)
+                    if i == count - 1 { done.put(loop.wakeupCount) }
+                }
+            }
+            let wakeups = await done.value
+            #expect(seen.all == Array(0..<count))
+            #expect(wakeups < count, "every submission woke the loop: no coalescing")
+        }
+    }
+
+    @Test("given work submitted on the loop itself, then it runs after the current callback, before blocking")
+    func localSubmissionRunsAfterCurrentCallback() async throws {
+        try await withLoop { loop in
+            let order = try await loop.submit { () -> [String] in
+                let log = Recorder<String>()
+                loop.execute { log.append("inner") }
+                log.append("outer")
+                return log.all
+            }
+            #expect(order == ["outer"])
+            let later = Handoff<Bool>()
+            loop.execute { loop.execute { later.put(true) } }
+            #expect(await later.value)
+        }
+    }
+
+    actor PinnedCounter {
+        let loop: EventLoop
+        var count = 0
+        init(loop: EventLoop) { self.loop = loop }
+        nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+        func increment() -> (Int, Bool) {
+            count += 1
+            return (count, loop.inLoop)
+        }
+    }
+
+    @Test("given an actor pinned to a loop, when it is called, then it runs on the loop's thread")
+    func actorRunsOnLoop() async throws {
+        try await withLoop { loop in
+            let counter = PinnedCounter(loop: loop)
+            var last = 0
+            for _ in 0..<1000 {
+                let (value, onLoop) = await counter.increment()
+                #expect(onLoop)
+                last = value
+            }
+            #expect(last == 1000)
+        }
+    }
+
+    @Test("given a one-shot timer, then it fires once after its delay and releases itself")
+    func oneShotTimer() async throws {
+        try await withLoop { loop in
+            let fired = Recorder<UInt64>()
+            let done = Handoff<Int>()
+            let start = EventLoop.monotonicNanos()
+            loop.execute {
+                loop.scheduleTimer(afterMillis: 20) { _ in
+                    fired.append(EventLoop.monotonicNanos() - start)
+                    loop.scheduleTimer(afterMillis: 30) { _ in done.put(loop.openResourceCount) }
+                }
+            }
+            let openAtEnd = await done.value
+            #expect(fired.count == 1)
+            #expect(fired.all[0] >= 19_000_000)
+            #expect(openAtEnd == 1, "only the timer that reports is still open")
+        }
+    }
+
+    @Test("given a repeating timer, when it is cancelled on its third tick, then it fires exactly three times")
+    func repeatingTimer() async throws {
+        try await withLoop { loop in
+            let ticks = Recorder<Int>()
+            let done = Handoff<Bool>()
+            loop.execute {
+                loop.scheduleTimer(afterMillis: 1, repeatMillis: 2) { timer in
+                    ticks.append(1)
+                    if ticks.count == 3 {
+                        timer.cancel()
+                        loop.scheduleTimer(afterMillis: 20) { _ in done.put(true) }
+                    }
+                }
+            }
+            _ = await done.value
+            #expect(ticks.count == 3)
+        }
+    }
+
+    @Test("given open handles, when the loop shuts down, then every handle is closed and the thread joined")
+    func shutdownClosesEverything() async throws {
+        let loop = try EventLoop(name: "shutdown-test")
+        let closed = Handoff<TCPConnection.CloseReason>()
+        let address = try await loop.submit { () throws -> SocketAddress in
+            let listener = try TCPListener(on: loop, bind: loopback)
+            listener.onAccept = { connection in connection.startReading() }
+            _ = try UDPSocket(on: loop, bind: loopback)
+            loop.scheduleTimer(afterMillis: 60_000, repeatMillis: 60_000) { _ in }
+            return listener.localAddress
+        }
+        let client = try await TCPConnection.connect(on: loop, to: address)
+        loop.execute { client.onClose = { closed.put($0) } }
+        try loop.shutdown()
+        if case .local = await closed.value {} else { Issue.record("expected a local close") }
+        try loop.shutdown() // a second call is harmless
+    }
+}
