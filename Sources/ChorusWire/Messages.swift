@@ -1,0 +1,152 @@
+// Message bodies and the `Message` sum type.
+//
+// Adding a message type:
+// 1. a case in `MessageType` with a new, never-used raw value;
+// 2. a body type conforming to `WireBody` (encode(to:) + init(from:)), below;
+// 3. a case in `Message`, and one arm in each of the three switches at the end of this file
+//    (the compiler points at each one).
+// No version bump is needed: an older node answers a frame of the new type with `unknownType`.
+
+/// First frame on every node-to-node TCP connection, sent by both sides before anything else.
+///
+/// A node refuses (and closes) a connection whose hello names another cluster. The uid tells a
+/// restarted node apart from its previous run at the same name and address.
+public struct Hello: WireBody, Sendable, Equatable, Hashable {
+    /// Cluster name; must equal the receiver's.
+    public var cluster: String
+    /// Sender's node name.
+    public var node: String
+    /// Sender's uid for this run of its process.
+    public var uid: NodeUID
+    /// `"host:port"` the sender listens on, so the receiver can dial back.
+    public var bindAddress: String
+    /// Sender's software and version, e.g. `"chorus 0.1.0"`; informational.
+    public var software: String
+
+    public init(cluster: String, node: String, uid: NodeUID, bindAddress: String, software: String) {
+        self.cluster = cluster
+        self.node = node
+        self.uid = uid
+        self.bindAddress = bindAddress
+        self.software = software
+    }
+
+    /// cluster, node (strings), uid (UInt64), bindAddress, software (strings); each string at
+    /// most `WireLimits.maxStringBytes` bytes of UTF-8.
+    public func encode(to writer: inout WireWriter) {
+        writer.writeString(cluster)
+        writer.writeString(node)
+        writer.writeUInt64(uid.rawValue)
+        writer.writeString(bindAddress)
+        writer.writeString(software)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cluster = try reader.readString()
+        node = try reader.readString()
+        uid = NodeUID(rawValue: try reader.readUInt64())
+        bindAddress = try reader.readString()
+        software = try reader.readString()
+    }
+}
+
+/// Liveness and round-trip probe on a TCP connection. The receiver answers with a `Pong`
+/// carrying the same fields, so the sender can match it and measure the round trip.
+public struct Ping: WireBody, Sendable, Equatable, Hashable {
+    /// Sender-chosen number identifying this ping among the outstanding ones.
+    public var sequence: UInt64
+    /// Sender's monotonic clock when sent, in nanoseconds; only the sender interprets it.
+    public var sentAtNanos: UInt64
+
+    public init(sequence: UInt64, sentAtNanos: UInt64) {
+        self.sequence = sequence
+        self.sentAtNanos = sentAtNanos
+    }
+
+    /// sequence, sentAtNanos: two UInt64, 16 bytes.
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(sequence)
+        writer.writeUInt64(sentAtNanos)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        sequence = try reader.readUInt64()
+        sentAtNanos = try reader.readUInt64()
+    }
+}
+
+/// The answer to a `Ping`: echoes its `sequence` and `sentAtNanos` unchanged.
+public struct Pong: WireBody, Sendable, Equatable, Hashable {
+    public var sequence: UInt64
+    public var sentAtNanos: UInt64
+
+    public init(sequence: UInt64, sentAtNanos: UInt64) {
+        self.sequence = sequence
+        self.sentAtNanos = sentAtNanos
+    }
+
+    /// The pong that answers `ping`.
+    public init(echoing ping: Ping) {
+        self.init(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos)
+    }
+
+    /// sequence, sentAtNanos: two UInt64, 16 bytes.
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(sequence)
+        writer.writeUInt64(sentAtNanos)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        sequence = try reader.readUInt64()
+        sentAtNanos = try reader.readUInt64()
+    }
+}
+
+/// Every message a frame can carry; the frame header's type byte says which.
+public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
+    case hello(Hello)
+    case ping(Ping)
+    case pong(Pong)
+    /// Opaque bytes: the whole payload, no inner length prefix.
+    case transportProbe([UInt8])
+
+    /// The header type byte for this message.
+    public var type: MessageType {
+        switch self {
+        case .hello: .hello
+        case .ping: .ping
+        case .pong: .pong
+        case .transportProbe: .transportProbe
+        }
+    }
+
+    /// Like the default, but a probe shows its size instead of its bytes.
+    public var description: String {
+        switch self {
+        case let .hello(hello): "hello(\(hello))"
+        case let .ping(ping): "ping(\(ping))"
+        case let .pong(pong): "pong(\(pong))"
+        case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
+        }
+    }
+
+    /// Appends the payload (no header).
+    func encodePayload(to writer: inout WireWriter) {
+        switch self {
+        case let .hello(body): body.encode(to: &writer)
+        case let .ping(body): body.encode(to: &writer)
+        case let .pong(body): body.encode(to: &writer)
+        case let .transportProbe(bytes): writer.writeRawBytes(bytes)
+        }
+    }
+
+    /// Reads the payload of a frame of type `type`; the caller checks that it was fully consumed.
+    static func decodePayload(type: MessageType, from reader: inout WireReader) throws(WireError) -> Message {
+        switch type {
+        case .hello: .hello(try Hello(from: &reader))
+        case .ping: .ping(try Ping(from: &reader))
+        case .pong: .pong(try Pong(from: &reader))
+        case .transportProbe: .transportProbe(try reader.readRemainingBytes())
+        }
+    }
+}
