@@ -1,0 +1,219 @@
+import ChorusLoop
+import Foundation
+import Yams
+
+/// A cluster as described in a YAML file of `cluster-configs/`: its name, timer profile, seeds and
+/// nodes. Loading validates every field; a wrong file is refused as a whole with a `ConfigError`.
+///
+/// ```yaml
+/// cluster: local-3
+/// profile: local
+/// log_level: info
+/// seeds: ["127.0.0.1:7301"]
+/// nodes:
+///   - name: n1
+///     bind: 127.0.0.1:7301
+///     admin: 127.0.0.1:8301
+///     data_dir: .chorus/local-3/n1
+/// ```
+public struct ClusterConfig: Sendable, Equatable {
+    public var cluster: String
+    public var profile: Profile
+    public var logLevel: LogLevel
+    public var seeds: [SocketAddress]
+    public var nodes: [NodeConfig]
+
+    /// Fields a file may hold; anything else is refused (a typo must not pass silently).
+    static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes"]
+
+    /// The node called `name`, or an error listing the names there are.
+    public func node(named name: String) throws(ConfigError) -> NodeConfig {
+        guard let node = nodes.first(where: { $0.name == name }) else {
+            throw ConfigError(field: "nodes", problem: "no node named \"\(name)\" (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+        }
+        return node
+    }
+
+    /// Loads and validates a YAML file.
+    public static func load(path: String) throws(ConfigError) -> ClusterConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(field: path, problem: "cannot read the file (\(error.localizedDescription))")
+        }
+        do {
+            return try parse(yaml: text)
+        } catch {
+            throw ConfigError(field: "\(path): \(error.field)", problem: error.problem)
+        }
+    }
+
+    /// Parses and validates YAML text.
+    public static func parse(yaml text: String) throws(ConfigError) -> ClusterConfig {
+        let root: Any?
+        do {
+            root = try Yams.load(yaml: text)
+        } catch {
+            throw ConfigError(field: "(document)", problem: "not valid YAML: \(error)")
+        }
+        guard let map = root as? [String: Any] else {
+            throw ConfigError(field: "(document)", problem: "expected a mapping with cluster, profile, seeds and nodes")
+        }
+        var fields = ConfigFields(map, path: "")
+        try fields.refuseUnknown(knownKeys)
+        let cluster = try fields.name("cluster")
+        let profile = try fields.enumeration("profile", Profile.self, default: .lan)
+        let logLevel = try fields.enumeration("log_level", LogLevel.self, default: .info)
+        let seeds = try fields.addressList("seeds")
+        let nodeMaps = try fields.list("nodes")
+        guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
+        var nodes: [NodeConfig] = []
+        for (index, item) in nodeMaps.enumerated() {
+            let path = "nodes[\(index)]"
+            guard let nodeMap = item as? [String: Any] else {
+                throw ConfigError(field: path, problem: "expected a mapping with name, bind, admin, data_dir")
+            }
+            nodes.append(try NodeConfig(ConfigFields(nodeMap, path: path)))
+        }
+        try checkUnique(nodes.map(\.name), field: "name")
+        try checkUnique(nodes.map { "\($0.bind)" }, field: "bind")
+        try checkUnique(nodes.map { "\($0.admin)" }, field: "admin")
+        try checkUnique(nodes.map(\.dataDir), field: "data_dir")
+        return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes)
+    }
+
+    private static func checkUnique(_ values: [String], field: String) throws(ConfigError) {
+        var seen: [String: Int] = [:]
+        for (index, value) in values.enumerated() {
+            if let first = seen[value] {
+                throw ConfigError(field: "nodes[\(index)].\(field)", problem: "\"\(value)\" is already used by nodes[\(first)]")
+            }
+            seen[value] = index
+        }
+    }
+}
+
+/// One node of a cluster file.
+public struct NodeConfig: Sendable, Equatable {
+    /// The node's name, unique in the cluster: letters, digits, `-`, `_`, `.`.
+    public var name: String
+    /// Node-to-node address, UDP and TCP.
+    public var bind: SocketAddress
+    /// The HTTP admin API address (loopback unless said otherwise).
+    public var admin: SocketAddress
+    /// Where the node keeps its durable state.
+    public var dataDir: String
+
+    static let knownKeys: Set<String> = ["name", "bind", "admin", "data_dir"]
+
+    public init(name: String, bind: SocketAddress, admin: SocketAddress, dataDir: String) {
+        self.name = name
+        self.bind = bind
+        self.admin = admin
+        self.dataDir = dataDir
+    }
+
+    init(_ fields: ConfigFields) throws(ConfigError) {
+        var fields = fields
+        try fields.refuseUnknown(Self.knownKeys)
+        name = try fields.name("name")
+        bind = try fields.address("bind")
+        admin = try fields.address("admin")
+        dataDir = try fields.string("data_dir")
+    }
+}
+
+/// Log levels, as written in configs and on the command line.
+public enum LogLevel: String, Sendable, CaseIterable, Codable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// Typed reads of a YAML mapping that name the field on error.
+struct ConfigFields {
+    let map: [String: Any]
+    let path: String
+
+    init(_ map: [String: Any], path: String) {
+        self.map = map
+        self.path = path
+    }
+
+    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func refuseUnknown(_ known: Set<String>) throws(ConfigError) {
+        if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigError(field: fieldPath(unknown), problem: "unknown field (expected one of: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func string(_ key: String) throws(ConfigError) -> String {
+        guard let value = map[key] else { throw ConfigError(field: fieldPath(key), problem: "missing; expected a string") }
+        guard let text = value as? String, !text.isEmpty else {
+            throw ConfigError(field: fieldPath(key), problem: "expected a non-empty string, found \(describe(value))")
+        }
+        return text
+    }
+
+    func name(_ key: String) throws(ConfigError) -> String {
+        let text = try string(key)
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        guard text.count <= 128, text.allSatisfy({ allowed.contains($0) }) else {
+            throw ConfigError(field: fieldPath(key), problem: "expected letters, digits, '-', '_' or '.' (at most 128), found \"\(text)\"")
+        }
+        return text
+    }
+
+    func address(_ key: String) throws(ConfigError) -> SocketAddress {
+        let text = try string(key)
+        do {
+            return try SocketAddress(text)
+        } catch {
+            throw ConfigError(field: fieldPath(key), problem: "expected host:port with a numeric IP, found \"\(text)\" (\(error.reason))")
+        }
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, default value: E) throws(ConfigError) -> E where E.RawValue == String {
+        guard let raw = map[key] else { return value }
+        guard let text = raw as? String, let parsed = E(rawValue: text) else {
+            throw ConfigError(field: fieldPath(key), problem: "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found \(describe(raw))")
+        }
+        return parsed
+    }
+
+    func list(_ key: String) throws(ConfigError) -> [Any] {
+        guard let raw = map[key] else { throw ConfigError(field: fieldPath(key), problem: "missing; expected a list") }
+        guard let items = raw as? [Any] else {
+            throw ConfigError(field: fieldPath(key), problem: "expected a list, found \(describe(raw))")
+        }
+        return items
+    }
+
+    func addressList(_ key: String) throws(ConfigError) -> [SocketAddress] {
+        guard map[key] != nil else { return [] }
+        var addresses: [SocketAddress] = []
+        for (index, item) in try list(key).enumerated() {
+            guard let text = item as? String else {
+                throw ConfigError(field: "\(fieldPath(key))[\(index)]", problem: "expected host:port, found \(describe(item))")
+            }
+            do {
+                addresses.append(try SocketAddress(text))
+            } catch {
+                throw ConfigError(field: "\(fieldPath(key))[\(index)]", problem: "expected host:port with a numeric IP, found \"\(text)\" (\(error.reason))")
+            }
+        }
+        return addresses
+    }
+
+    private func describe(_ value: Any) -> String {
+        switch value {
+        case let text as String: "the string \"\(text)\""
+        case is Int: "the number \(value)"
+        case is Double: "the number \(value)"
+        case is Bool: "the boolean \(value)"
+        case is [Any]: "a list"
+        case is [String: Any]: "a mapping"
+        default: "\(value)"
+        }
+    }
+}

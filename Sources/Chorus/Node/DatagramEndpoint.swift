@@ -1,0 +1,57 @@
+import ChorusLoop
+import ChorusWire
+import Logging
+
+/// The node's UDP side, on the failure-detector loop: one datagram is one frame. Malformed
+/// datagrams are dropped, counted and logged (throttled); they never reach a protocol core.
+final class DatagramEndpoint: @unchecked Sendable {
+    // Safety of @unchecked Sendable: created off-loop, then used only on `loop`.
+
+    let loop: EventLoop
+    private let bind: SocketAddress
+    private let logger: Logger
+    private let rejections: RejectionLog
+    private var socket: UDPSocket?
+
+    init(loop: EventLoop, bind: SocketAddress, logger: Logger) {
+        self.loop = loop
+        self.bind = bind
+        self.logger = logger
+        self.rejections = RejectionLog(logger: logger)
+    }
+
+    /// Binds and starts receiving. Throws `EADDRINUSE` and friends.
+    func start() throws(LoopError) {
+        loop.preconditionInLoop()
+        let socket = try UDPSocket(on: loop, bind: bind)
+        socket.onPacket = { [unowned self] bytes, from in self.received(bytes, from: from) }
+        socket.onError = { [logger] error in logger.warning("udp receive failed: \(error)") }
+        try socket.startReceiving()
+        self.socket = socket
+    }
+
+    private func received(_ packet: UnsafeRawBufferPointer, from sender: SocketAddress) {
+        let message: Message
+        do {
+            message = try WireCodec.decode(frame: packet, maxPayload: WireLimits.maxUDPPacket)
+        } catch {
+            rejections.reject(transport: "udp", reason: error.reasonLabel, nowMillis: loop.nowMillis,
+                              "dropped datagram of \(packet.count) bytes from \(sender): \(error)")
+            return
+        }
+        switch message {
+        case .ping(let ping):
+            try? socket?.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))), to: sender)
+        case .pong, .transportProbe:
+            break
+        case .hello:
+            rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
+                              "dropped datagram from \(sender): a hello belongs on TCP")
+        }
+    }
+
+    func stop() {
+        loop.preconditionInLoop()
+        socket?.close()
+    }
+}

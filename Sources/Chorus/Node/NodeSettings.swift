@@ -1,0 +1,39 @@
+import ChorusLoop
+
+/// Everything a node needs to start: who it is, where it listens, whom it joins.
+/// Built from a cluster file (`init(config:node:)`) or directly (flags, embedding).
+public struct NodeSettings: Sendable, Equatable {
+    /// The cluster's name; nodes of another cluster are refused.
+    public var cluster: String
+    /// This node's name, unique in the cluster.
+    public var name: String
+    /// Node-to-node address (UDP and TCP).
+    public var bind: SocketAddress
+    /// The HTTP admin API address; `nil` runs no admin API (embedded nodes).
+    public var admin: SocketAddress?
+    /// Addresses to join at start; this node's own address is skipped.
+    public var seeds: [SocketAddress]
+    /// Where durable state lives.
+    public var dataDir: String
+    public var profile: Profile
+    public var logLevel: LogLevel
+
+    public init(cluster: String, name: String, bind: SocketAddress, admin: SocketAddress? = nil,
+                seeds: [SocketAddress] = [], dataDir: String, profile: Profile = .lan, logLevel: LogLevel = .info) {
+        self.cluster = cluster
+        self.name = name
+        self.bind = bind
+        self.admin = admin
+        self.seeds = seeds
+        self.dataDir = dataDir
+        self.profile = profile
+        self.logLevel = logLevel
+    }
+
+    /// The settings of node `name` in a cluster file.
+    public init(config: ClusterConfig, node name: String) throws(ConfigError) {
+        let node = try config.node(named: name)
+        self.init(cluster: config.cluster, name: node.name, bind: node.bind, admin: node.admin,
+                  seeds: config.seeds, dataDir: node.dataDir, profile: config.profile, logLevel: config.logLevel)
+    }
+}

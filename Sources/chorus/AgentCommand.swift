@@ -1,0 +1,135 @@
+import ArgumentParser
+import Chorus
+import ChorusAdmin
+import ChorusLoop
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `chorus agent`: runs one node in the foreground until SIGTERM or SIGINT.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run one node.",
+        discussion: """
+            From a cluster file:  chorus agent --config cluster-configs/local-3.yaml --node n1
+            From flags alone:     chorus agent --name n1 --bind 127.0.0.1:7301 --admin 127.0.0.1:8301 \\
+                                      --join 127.0.0.1:7302 --data-dir .chorus/n1 --profile local
+            Flags given with --config override the file's values for this node.
+            """)
+
+    @Option(help: "A cluster file (YAML); use with --node.") var config: String?
+    @Option(help: "The node of --config to run.") var node: String?
+    @Option(help: "Node name (flags mode).") var name: String?
+    @Option(help: "Node-to-node address for UDP and TCP, HOST:PORT.") var bind: String?
+    @Option(help: "Admin API address, HOST:PORT (default 127.0.0.1 and the bind port + 1000).") var admin: String?
+    @Option(name: .customLong("join"), help: "A seed to join, HOST:PORT (repeatable).") var joins: [String] = []
+    @Option(help: "Directory for durable state (default .chorus/NAME).") var dataDir: String?
+    @Option(help: "Timer profile: lan, wan or local.") var profile: String?
+    @Option(help: "Cluster name (flags mode; default \"chorus\").") var cluster: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
+
+    func run() async throws {
+        let settings: NodeSettings
+        do {
+            settings = try resolveSettings()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(settings.logLevel)
+            return handler
+        }
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        var logger = Logger(label: "chorus")
+        logger[metadataKey: "node"] = "\(settings.name)"
+
+        do {
+            let node = try ClusterNode(settings: settings, logger: logger)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: NodeService(node: node))]
+            if let adminAddress = settings.admin {
+                let admin = AdminServer(node: node, address: adminAddress, metrics: metrics, logger: logger)
+                services.append(.init(service: admin.makeApplication()))
+            }
+            let group = ServiceGroup(configuration: .init(services: services,
+                                                          gracefulShutdownSignals: [.sigterm, .sigint],
+                                                          logger: logger))
+            try await group.run()
+            logger.info("stopped")
+        } catch {
+            logger.error("node \(settings.name) stopped on error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Settings from the cluster file and/or the flags, validated.
+    func resolveSettings() throws -> NodeSettings {
+        var settings: NodeSettings
+        if let config {
+            guard let node else { throw ValidationError("--config needs --node to say which node to run") }
+            settings = try NodeSettings(config: ClusterConfig.load(path: config), node: node)
+            if let name { settings.name = name }
+            if let bind { settings.bind = try parse(bind, "--bind") }
+        } else {
+            guard let name else { throw ValidationError("give --config and --node, or at least --name and --bind") }
+            guard let bind else { throw ValidationError("--bind HOST:PORT is required without --config") }
+            settings = NodeSettings(cluster: cluster ?? "chorus", name: name, bind: try parse(bind, "--bind"),
+                                    dataDir: ".chorus/\(name)")
+            guard settings.bind.port <= 64535 || admin != nil else {
+                throw ValidationError("--admin is required when the bind port is above 64535")
+            }
+            settings.admin = try SocketAddress(host: "127.0.0.1", port: settings.bind.port + 1000)
+        }
+        if let cluster { settings.cluster = cluster }
+        if let admin { settings.admin = try parse(admin, "--admin") }
+        if !joins.isEmpty { settings.seeds = try joins.map { try parse($0, "--join") } }
+        if let dataDir { settings.dataDir = dataDir }
+        if let profile {
+            guard let value = Profile(rawValue: profile) else {
+                throw ValidationError("--profile must be one of \(Profile.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(profile)\"")
+            }
+            settings.profile = value
+        }
+        if let logLevel {
+            guard let value = LogLevel(rawValue: logLevel) else {
+                throw ValidationError("--log-level must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(logLevel)\"")
+            }
+            settings.logLevel = value
+        }
+        return settings
+    }
+
+    private func parse(_ text: String, _ flag: String) throws -> SocketAddress {
+        do { return try SocketAddress(text) } catch { throw ValidationError("\(flag): \(error)") }
+    }
+}
+
+/// Runs a node as a service: starts it, waits for graceful shutdown (SIGTERM/SIGINT), stops it.
+struct NodeService: Service {
+    let node: ClusterNode
+
+    func run() async throws {
+        try await node.start()
+        try? await gracefulShutdown()
+        await node.stop()
+    }
+}
+
+extension Logger.Level {
+    init(_ level: LogLevel) {
+        switch level {
+        case .trace: self = .trace
+        case .debug: self = .debug
+        case .info: self = .info
+        case .notice: self = .notice
+        case .warning: self = .warning
+        case .error: self = .error
+        case .critical: self = .critical
+        }
+    }
+}

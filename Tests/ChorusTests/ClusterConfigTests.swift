@@ -1,0 +1,113 @@
+import Chorus
+import ChorusLoop
+import Testing
+
+@Suite("Cluster config files")
+struct ClusterConfigTests {
+    static let valid = """
+        cluster: local-3
+        profile: local
+        log_level: debug
+        seeds: ["127.0.0.1:7301", "127.0.0.1:7302"]
+        nodes:
+          - name: n1
+            bind: 127.0.0.1:7301
+            admin: 127.0.0.1:8301
+            data_dir: .chorus/local-3/n1
+          - name: n2
+            bind: 127.0.0.1:7302
+            admin: 127.0.0.1:8302
+            data_dir: .chorus/local-3/n2
+        """
+
+    @Test("given a valid file, then every field is read")
+    func validFile() throws {
+        let config = try ClusterConfig.parse(yaml: Self.valid)
+        #expect(config.cluster == "local-3")
+        #expect(config.profile == .local)
+        #expect(config.logLevel == .debug)
+        #expect(config.seeds.map(\.description) == ["127.0.0.1:7301", "127.0.0.1:7302"])
+        #expect(config.nodes.map(\.name) == ["n1", "n2"])
+        let n2 = try NodeSettings(config: config, node: "n2")
+        #expect(n2.bind.description == "127.0.0.1:7302")
+        #expect(n2.admin?.description == "127.0.0.1:8302")
+        #expect(n2.dataDir == ".chorus/local-3/n2")
+    }
+
+    @Test("given the shipped cluster-configs, then they load", arguments: ["local-3.yaml", "local-5.yaml"])
+    func shippedConfigs(file: String) throws {
+        let root = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let config = try ClusterConfig.load(path: "/\(root)/cluster-configs/\(file)")
+        #expect(config.nodes.count == (file == "local-3.yaml" ? 3 : 5))
+        #expect(config.nodes.allSatisfy { $0.admin.host == "127.0.0.1" && $0.dataDir.hasPrefix(".chorus/") })
+    }
+
+    /// A wrong file is refused with the field's path and what was expected there.
+    @Test("given a wrong file, then the error names the field and what was expected", arguments: [
+        ("profile: fast", "profile", "expected one of lan, wan, local"),
+        ("nodes: 3", "nodes", "expected a list"),
+        ("clustr: x", "clustr", "unknown field"),
+        ("nodes: []", "nodes", "at least one node"),
+        ("bind: 127.0.0.1", "nodes[0].bind", "expected host:port"),
+        ("bind: example.org:1", "nodes[0].bind", "numeric IP"),
+        ("admin: 127.0.0.1:99999", "nodes[0].admin", "port must be a number"),
+        ("name: \"n 1\"", "nodes[0].name", "letters, digits"),
+        ("seeds: [7]", "seeds[0]", "expected host:port"),
+        ("port: 1", "nodes[0].port", "unknown field"),
+    ])
+    func wrongFile(edit: String, field: String, expected: String) throws {
+        let yaml = Self.broken(by: edit)
+        do {
+            _ = try ClusterConfig.parse(yaml: yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.field == field)
+            #expect(error.problem.contains(expected), "\(error)")
+        }
+    }
+
+    @Test("given two nodes sharing a bind address, then the second is named")
+    func duplicateBind() {
+        let yaml = Self.valid.replacingOccurrences(of: "bind: 127.0.0.1:7302", with: "bind: 127.0.0.1:7301")
+        #expect(throws: ConfigError(field: "nodes[1].bind", problem: "\"127.0.0.1:7301\" is already used by nodes[0]")) {
+            try ClusterConfig.parse(yaml: yaml)
+        }
+    }
+
+    @Test("given a missing node name, then the error lists the nodes there are")
+    func unknownNode() throws {
+        let config = try ClusterConfig.parse(yaml: Self.valid)
+        #expect(throws: ConfigError(field: "nodes", problem: "no node named \"n9\" (nodes: n1, n2)")) {
+            try config.node(named: "n9")
+        }
+    }
+
+    @Test("given text that is not YAML or not a mapping, then it is refused")
+    func notYAML() {
+        #expect(throws: ConfigError.self) { try ClusterConfig.parse(yaml: "nodes: [unclosed") }
+        #expect(throws: ConfigError.self) { try ClusterConfig.parse(yaml: "- a\n- b") }
+        #expect(throws: ConfigError.self) { try ClusterConfig.load(path: "/nonexistent/chorus.yaml") }
+    }
+
+    /// Applies one edit to the valid file: a top-level key replaced, or a key of the first node.
+    static func broken(by edit: String) -> String {
+        let key = String(edit.split(separator: ":")[0])
+        var lines = valid.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if ["bind", "admin", "name", "port"].contains(key) {
+            let index = lines.firstIndex { $0.contains("    \(key):") || ($0.contains("- name:") && key == "name") }
+            if key == "port" {
+                lines.insert("    \(edit)", at: 6)
+            } else if key == "name" {
+                lines[index!] = "  - \(edit)"
+            } else {
+                lines[index!] = "    \(edit)"
+            }
+        } else if let index = lines.firstIndex(where: { $0.hasPrefix("\(key):") }) {
+            lines[index] = edit
+            if key == "nodes" { lines = Array(lines[...index]) }
+        } else {
+            lines.insert(edit, at: 0)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
