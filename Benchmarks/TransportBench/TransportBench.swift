@@ -118,6 +118,7 @@ final class Sender: @unchecked Sendable {
     /// Frames per 64 KiB batch: one clock read each in `burst()`.
     let stampEvery: Int
     var stamp: UInt64 = 0
+    var untilStamp = 0
 
     init(connection: TCPConnection, frames: Int, frameSize: Int) {
         self.connection = connection
@@ -130,8 +131,9 @@ final class Sender: @unchecked Sendable {
     /// `stampEvery` frames (one 64 KiB batch), as the C peer does.
     func burst() {
         while sent < total {
-            if sent % stampEvery == 0 { stamp = EventLoop.monotonicNanos() }
+            if untilStamp == 0 { stamp = EventLoop.monotonicNanos(); untilStamp = stampEvery }
             guard writeOne() else { return }
+            untilStamp -= 1
         }
         connection.closeAfterFlush()
     }
@@ -218,7 +220,7 @@ final class ReceiveStats: @unchecked Sendable {
         }
         let fps = Double(c.frames) / seconds
         let mbps = Double(c.bytes) / seconds / 1e6
-        return String(format: "{\"impl\":\"swift\",\"frames\":%d,\"bytes\":%d,\"seconds\":%.6f,\"frames_per_s\":%.0f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}",
+        return String(format: "{\"impl\":\"swift\",\"frames\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"frames_per_s\":%.0f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}",
                       c.frames, c.bytes, seconds, fps, mbps, percentile(0.50), percentile(0.99))
     }
 }

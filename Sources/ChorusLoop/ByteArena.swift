@@ -1,10 +1,11 @@
 /// A growable run of raw bytes with a read and a write end, used for a connection's outbound batch
 /// and inbound buffer. Not thread-safe: it belongs to one connection on one loop.
+@usableFromInline
 struct ByteArena {
-    private(set) var base: UnsafeMutableRawPointer
-    private(set) var capacity: Int
+    @usableFromInline private(set) var base: UnsafeMutableRawPointer
+    @usableFromInline private(set) var capacity: Int
     /// Bytes written so far.
-    var count = 0
+    @usableFromInline var count = 0
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)

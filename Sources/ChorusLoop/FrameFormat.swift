@@ -38,3 +38,10 @@ public struct FrameTooLarge: Error, Sendable, CustomStringConvertible {
     public let limit: Int
     public var description: String { "frame of \(length) bytes exceeds the limit of \(limit)" }
 }
+
+/// A framing rule that declared a frame shorter than its own header (a broken `FrameFormat`).
+public struct FrameTooShort: Error, Sendable, CustomStringConvertible {
+    public let length: Int
+    public let headerSize: Int
+    public var description: String { "frame length \(length) is shorter than the \(headerSize)-byte header" }
+}

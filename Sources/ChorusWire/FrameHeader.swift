@@ -22,6 +22,7 @@ public struct FrameHeader: Sendable, Equatable, Hashable {
     /// Bytes of payload after the header; at most `UInt32.max` on the wire.
     public var payloadLength: Int
 
+    @inlinable
     public init(type: MessageType, payloadLength: Int) {
         self.type = type
         self.payloadLength = payloadLength
@@ -35,6 +36,7 @@ public struct FrameHeader: Sendable, Equatable, Hashable {
     /// Checks run in order: enough bytes, magic, version, type, then the declared payload length
     /// against `maxPayload`. Only the 8 header bytes are read, so an oversized declaration is
     /// refused without touching or allocating anything for the payload.
+    @inlinable
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxPayload: Int) throws(WireError) -> FrameHeader {
         guard bytes.count >= size else {
             throw .truncated(needed: size, available: bytes.count)
@@ -52,6 +54,7 @@ public struct FrameHeader: Sendable, Equatable, Hashable {
     /// Writes the 8 header bytes at `into` (the caller guarantees 8 bytes of space).
     ///
     /// Precondition: `payloadLength` is in `0...UInt32.max`.
+    @inlinable
     public func write(to into: UnsafeMutableRawPointer) {
         precondition(payloadLength >= 0 && UInt64(payloadLength) <= UInt64(UInt32.max),
                      "frame payload length \(payloadLength) does not fit the 4-byte length field")
