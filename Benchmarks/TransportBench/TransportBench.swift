@@ -2,7 +2,6 @@ import Chorus
 import ChorusLoop
 import ChorusWire
 import Foundation
-import Synchronization
 
 /// One side of `scripts/bench transport`: streams ChorusWire frames over loopback TCP through
 /// ChorusLoop. The plain-C peer in `Benchmarks/transport-c` has the same command line and output.
@@ -263,34 +262,6 @@ enum BenchError: Error, CustomStringConvertible {
         switch self {
         case .usage: "usage: chorus-transport-bench receive --listen HOST:PORT --frames N | send --connect HOST:PORT --frames N [--size 200] [--rate R]"
         case .failed(let message): message
-        }
-    }
-}
-
-/// A value handed from a loop callback to the main task, once.
-final class Handoff<T: Sendable>: Sendable {
-    private let state = Mutex<(value: T?, waiter: CheckedContinuation<T, Never>?)>((nil, nil))
-
-    func put(_ value: T) {
-        let waiter = state.withLock { s -> CheckedContinuation<T, Never>? in
-            guard s.value == nil else { return nil }
-            s.value = value
-            defer { s.waiter = nil }
-            return s.waiter
-        }
-        waiter?.resume(returning: value)
-    }
-
-    var value: T {
-        get async {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { s -> T? in
-                    if let v = s.value { return v }
-                    s.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
         }
     }
 }

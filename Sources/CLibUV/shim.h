@@ -1,10 +1,13 @@
 #ifndef CHORUS_CLIBUV_SHIM_H
 #define CHORUS_CLIBUV_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <uv.h>
+
+#if defined(__linux__)
+/* Declared here rather than through _GNU_SOURCE, which would change system types (fd_set) that
+   other Clang modules (Dispatch, Glibc) also define, and make them clash. */
+extern int pthread_setname_np(pthread_t thread, const char *name);
+#endif
 
 /// Names the calling thread (shown by top -H and debuggers); Linux keeps the first 15 bytes.
 static inline void chorus_set_thread_name(const char *name) {

@@ -1,6 +1,5 @@
 import CLibUV
 import Dispatch
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +20,7 @@ import Glibc
 /// `shutdown()` closes every handle, lets the loop run out, joins the thread and reports a handle that
 /// was left open as an error.
 public final class EventLoop: @unchecked Sendable {
-    // Safety of @unchecked Sendable: `remote` is a Mutex; `threadID` is written once before `init`
+    // Safety of @unchecked Sendable: `remote` is a LockedValue; `threadID` is written once before `init`
     // returns (the creator waits on `started`) and only read afterwards; every other stored property
     // is touched on the loop thread only, which `preconditionInLoop()` guards at every entry point.
 
@@ -37,14 +36,14 @@ public final class EventLoop: @unchecked Sendable {
     private let threadID: UnsafeMutablePointer<pthread_t>
     private let started = DispatchSemaphore(value: 0)
 
-    private struct RemoteQueue: ~Copyable {
+    private struct RemoteQueue {
         var jobs: [LoopJob] = []
         var wakeupPending = false
         var shuttingDown = false
         /// Set just before the wake-up handle closes; later submissions are dropped.
         var wakeupClosed = false
     }
-    private let remote = Mutex(RemoteQueue())
+    private let remote = LockedValue(RemoteQueue())
 
     private var localJobs: [LoopJob] = []
     private var spareJobs: [LoopJob] = []

@@ -1,5 +1,4 @@
 @testable import ChorusLoop
-import Synchronization
 import Testing
 
 @Suite("Event loop: threads, executor, shutdown", .timeLimit(.minutes(1)))

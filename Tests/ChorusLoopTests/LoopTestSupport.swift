@@ -1,5 +1,4 @@
 import ChorusLoop
-import Synchronization
 import Testing
 
 /// Runs `body` with a fresh loop and checks, at the end, that shutting it down leaves no handle open.
@@ -15,38 +14,9 @@ func withLoop<T>(_ name: String = "test-loop", _ body: (EventLoop) async throws 
     }
 }
 
-/// A one-shot value handed from a loop callback to the test task.
-final class Handoff<T: Sendable>: Sendable {
-    private let state = Mutex<(value: T?, waiter: CheckedContinuation<T, Never>?)>((nil, nil))
-
-    func put(_ value: T) {
-        let waiter = state.withLock { s -> CheckedContinuation<T, Never>? in
-            guard s.value == nil else { return nil }
-            s.value = value
-            let w = s.waiter
-            s.waiter = nil
-            return w
-        }
-        waiter?.resume(returning: value)
-    }
-
-    var value: T {
-        get async {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { s -> T? in
-                    if let v = s.value { return v }
-                    s.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        }
-    }
-}
-
 /// A thread-safe list that loop callbacks append to and tests read.
 final class Recorder<T: Sendable>: Sendable {
-    private let items = Mutex<[T]>([])
+    private let items = LockedValue<[T]>([])
     func append(_ item: T) { items.withLock { $0.append(item) } }
     var all: [T] { items.withLock { $0 } }
     var count: Int { items.withLock { $0.count } }

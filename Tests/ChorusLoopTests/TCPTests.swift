@@ -1,5 +1,4 @@
 @testable import ChorusLoop
-import Synchronization
 import Testing
 
 @Suite("TCP: framing, batching, backpressure, errors", .timeLimit(.minutes(1)))
