@@ -67,17 +67,21 @@ let package = Package(
             dependencies: ["Chorus", "ChorusLoop", "ChorusWire"],
             path: "Benchmarks/TransportBench"
         ),
-        .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"]),
-        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire"]),
+        // Seeded randomness and recorders shared by the test targets.
+        .target(name: "ChorusTestSupport", dependencies: ["ChorusLoop"], path: "Tests/ChorusTestSupport"),
+        .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusTests",
             dependencies: [
-                "Chorus", "ChorusAdmin",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Chorus", "ChorusAdmin", "ChorusTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus"]),
+        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

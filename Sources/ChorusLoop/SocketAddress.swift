@@ -79,6 +79,18 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         self.host = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    /// Reads an address through a libuv getter (`uv_tcp_getsockname`, `uv_tcp_getpeername`,
+    /// `uv_udp_getsockname`); nil when the call fails.
+    static func read(_ getter: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<Int32>) -> Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                getter(sa, &length) == 0 ? SocketAddress(sa) : nil
+            }
+        }
+    }
+
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Calls `body` with this address as a kernel `sockaddr`.

@@ -190,18 +190,8 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
             throw LoopError(code: status, operation: "tcp accept")
         }
         _ = uv_tcp_nodelay(connection.uvTCP, 1)
-        connection.remoteAddress = connection.peerName()
+        connection.remoteAddress = SocketAddress.read { uv_tcp_getpeername(connection.uvTCP, $0, $1) }
         return connection
-    }
-
-    private func peerName() -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        return withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                uv_tcp_getpeername(uvTCP, sa, &length) == 0 ? SocketAddress(sa) : nil
-            }
-        }
     }
 
     // MARK: Writing

@@ -41,17 +41,7 @@ public final class TCPListener: LoopHandle, @unchecked Sendable {
             close()
             throw error
         }
-        localAddress = boundAddress() ?? address
-    }
-
-    private func boundAddress() -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        return withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                uv_tcp_getsockname(uvTCP, sa, &length) == 0 ? SocketAddress(sa) : nil
-            }
-        }
+        localAddress = SocketAddress.read { uv_tcp_getsockname(uvTCP, $0, $1) } ?? address
     }
 
     private func incoming(status: Int32) {

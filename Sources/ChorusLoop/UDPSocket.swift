@@ -36,17 +36,7 @@ public final class UDPSocket: LoopHandle, @unchecked Sendable {
             close()
             throw LoopError(code: bound, operation: "udp bind \(address)")
         }
-        localAddress = boundAddress() ?? address
-    }
-
-    private func boundAddress() -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        return withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                uv_udp_getsockname(uvUDP, sa, &length) == 0 ? SocketAddress(sa) : nil
-            }
-        }
+        localAddress = SocketAddress.read { uv_udp_getsockname(uvUDP, $0, $1) } ?? address
     }
 
     /// Starts delivering datagrams to `onPacket`.

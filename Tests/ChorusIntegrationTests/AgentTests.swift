@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -32,7 +33,7 @@ struct AgentTests {
         let first = try AgentProcess(["agent", "--name", "a", "--bind", "127.0.0.1:\(ports[0])",
                                       "--admin", "127.0.0.1:\(ports[1])", "--profile", "local"], in: dir)
         defer { Task { await first.stop() } }
-        #expect(await AgentProcess.waitForHealth("127.0.0.1:\(ports[1])") != nil)
+        #expect(await AdminClient.waitForHealth("127.0.0.1:\(ports[1])") != nil)
         let second = try AgentProcess(["agent", "--name", "b", "--bind", "127.0.0.1:\(ports[0])",
                                        "--admin", "127.0.0.1:\(ports[2])", "--profile", "local"], in: dir)
         #expect(await second.waitForExit() == 1)
@@ -44,8 +45,7 @@ struct AgentTests {
 
     @Test("given random bytes on a node's UDP and TCP ports, then it logs what it dropped and keeps serving")
     func randomBytesDoNotCrash() async throws {
-        let seed = UInt64.random(in: 1...UInt64.max)
-        print("randomBytesDoNotCrash seed: \(seed)")
+        let seed = testSeed("randomBytesDoNotCrash", fixed: 0xC40F_2026)
         var random = SplitMix64(seed: seed)
         let dir = try scratchDirectory()
         let ports = try FreePorts.take(2)
@@ -53,7 +53,7 @@ struct AgentTests {
         let admin = "127.0.0.1:\(ports[1])"
         let agent = try AgentProcess(["agent", "--name", "target", "--bind", "\(bind)", "--admin", admin,
                                       "--profile", "local", "--cluster", "fuzz"], in: dir)
-        #expect(await AgentProcess.waitForHealth(admin) != nil)
+        #expect(await AdminClient.waitForHealth(admin) != nil)
 
         let loop = try EventLoop(name: "garbage")
         // UDP: 2,000 datagrams of random length and content, some with a valid magic and version.
@@ -85,10 +85,10 @@ struct AgentTests {
         #expect(await agent.waitForLog("expected a hello first"), "\(agent.log)")
         try loop.shutdown()
 
-        let health = await AgentProcess.get(admin, "/v1/health")
-        #expect(health?.0 == 200)
-        let metrics = await AgentProcess.get(admin, "/metrics")
-        #expect(metrics?.1.contains("chorus_dropped_inputs_total{") == true)
+        let health = await AdminClient.get(admin, "/v1/health")
+        #expect(health?.status == 200)
+        let metrics = await AdminClient.get(admin, "/metrics")
+        #expect(metrics?.body.contains("chorus_dropped_inputs_total{") == true)
         #expect(agent.isRunning)
         #expect(await agent.stop() == 0, "SIGTERM stops the node cleanly")
         #expect(agent.log.contains("stopped"))
@@ -111,7 +111,7 @@ struct AgentTests {
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let agents = try (1...3).map { try AgentProcess(["agent", "--config", config, "--node", "n\($0)"], in: dir) }
         for i in 0..<3 {
-            let body = await AgentProcess.waitForHealth("127.0.0.1:\(ports[i + 3])")
+            let body = await AdminClient.waitForHealth("127.0.0.1:\(ports[i + 3])")
             #expect(body?.contains("\"n\(i + 1)\"") == true)
         }
         #expect(await agents[0].waitForLog("linked with n2"), "\(agents[0].log)")

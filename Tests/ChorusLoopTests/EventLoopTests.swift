@@ -1,4 +1,5 @@
 @testable import ChorusLoop
+import ChorusTestSupport
 import Testing
 
 @Suite("Event loop: threads, executor, shutdown", .timeLimit(.minutes(1)))

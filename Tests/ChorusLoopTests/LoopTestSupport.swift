@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusTestSupport
 import Testing
 
 /// Runs `body` with a fresh loop and checks, at the end, that shutting it down leaves no handle open.
@@ -12,14 +13,6 @@ func withLoop<T>(_ name: String = "test-loop", _ body: (EventLoop) async throws 
         try? loop.shutdown()
         throw error
     }
-}
-
-/// A thread-safe list that loop callbacks append to and tests read.
-final class Recorder<T: Sendable>: Sendable {
-    private let items = LockedValue<[T]>([])
-    func append(_ item: T) { items.withLock { $0.append(item) } }
-    var all: [T] { items.withLock { $0 } }
-    var count: Int { items.withLock { $0.count } }
 }
 
 /// A length-prefixed frame carrying `payload`.

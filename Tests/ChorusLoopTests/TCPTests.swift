@@ -1,4 +1,5 @@
 @testable import ChorusLoop
+import ChorusTestSupport
 import Testing
 
 @Suite("TCP: framing, batching, backpressure, errors", .timeLimit(.minutes(1)))

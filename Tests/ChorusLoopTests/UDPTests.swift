@@ -1,4 +1,5 @@
 @testable import ChorusLoop
+import ChorusTestSupport
 import Testing
 
 @Suite("UDP sockets", .timeLimit(.minutes(1)))

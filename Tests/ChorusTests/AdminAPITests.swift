@@ -1,26 +1,33 @@
 import Chorus
 import ChorusAdmin
 import ChorusLoop
+import ChorusTestSupport
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import Prometheus
 import Testing
 import Yams
 
+/// The admin API served over real HTTP on a loopback port.
 @Suite("Admin API", .timeLimit(.minutes(1)))
 struct AdminAPITests {
-    static func withAdmin(_ body: (AdminServer, ClusterNode) async throws -> Void) async throws {
+    /// Given a node and its admin server on a free loopback port, runs `body` with the address.
+    static func withAdmin(_ body: (String, ClusterNode) async throws -> Void) async throws {
+        let port = try FreePorts.take(1)[0]
         let settings = NodeSettings(cluster: "test", name: "n1", bind: try SocketAddress("127.0.0.1:0"),
-                                    admin: try SocketAddress("127.0.0.1:0"),
-                                    dataDir: NSTemporaryDirectory() + "chorus-admin-\(UUID())", profile: .local)
+                                    admin: try SocketAddress(host: "127.0.0.1", port: port),
+                                    dataDir: try scratchDirectory(), profile: .local)
         let node = try ClusterNode(settings: settings)
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(name: "chorus_test_total").increment()
         let admin = AdminServer(node: node, address: settings.admin!, metrics: registry, logger: Logger(label: "test"))
+        let server = Task { try await admin.makeApplication().run() }
+        let address = "127.0.0.1:\(port)"
+        defer { server.cancel() }
         do {
-            try await body(admin, node)
+            #expect(await AdminClient.waitForHealth(address) != nil)
+            try await body(address, node)
             await node.stop()
         } catch {
             await node.stop()
@@ -30,61 +37,46 @@ struct AdminAPITests {
 
     @Test("GET /v1/health answers ok with the node's name")
     func health() async throws {
-        try await Self.withAdmin { admin, _ in
-            let app = Application(router: admin.makeRouter())
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/v1/health", method: .get) { response in
-                    #expect(response.status == .ok)
-                    let body = try JSONDecoder().decode(HealthResponse.self, from: Data(response.body.readableBytesView))
-                    #expect(body == HealthResponse(status: "ok", node: "n1"))
-                }
-            }
+        try await Self.withAdmin { address, _ in
+            let answer = await AdminClient.get(address, "/v1/health")
+            #expect(answer?.status == 200)
+            let body = try JSONDecoder().decode(HealthResponse.self, from: Data((answer?.body ?? "").utf8))
+            #expect(body == HealthResponse(status: "ok", node: "n1"))
         }
     }
 
     @Test("GET /v1/self says name, uid, bind, profile and version")
     func selfDescription() async throws {
-        try await Self.withAdmin { admin, node in
-            let app = Application(router: admin.makeRouter())
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/v1/self", method: .get) { response in
-                    let body = try JSONDecoder().decode(SelfResponse.self, from: Data(response.body.readableBytesView))
-                    #expect(body.name == "n1")
-                    #expect(body.uid == "\(node.uid)")
-                    #expect(body.uid.count == 16)
-                    #expect(body.bind == "127.0.0.1:0")
-                    #expect(body.profile == "local")
-                    #expect(body.version == ClusterNode.version)
-                    #expect(body.cluster == "test")
-                }
-            }
+        try await Self.withAdmin { address, node in
+            let answer = await AdminClient.get(address, "/v1/self")
+            let body = try JSONDecoder().decode(SelfResponse.self, from: Data((answer?.body ?? "").utf8))
+            #expect(body.name == "n1")
+            #expect(body.uid == "\(node.uid)")
+            #expect(body.uid.count == 16)
+            #expect(body.bind == "127.0.0.1:0")
+            #expect(body.admin == address)
+            #expect(body.profile == "local")
+            #expect(body.version == ClusterNode.version)
+            #expect(body.cluster == "test")
         }
     }
 
     @Test("GET /metrics is Prometheus text")
     func metrics() async throws {
-        try await Self.withAdmin { admin, _ in
-            let app = Application(router: admin.makeRouter())
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/metrics", method: .get) { response in
-                    #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
-                    #expect(String(buffer: response.body).contains("chorus_test_total 1"))
-                }
-            }
+        try await Self.withAdmin { address, _ in
+            let answer = await AdminClient.get(address, "/metrics")
+            #expect(answer?.contentType?.hasPrefix("text/plain") == true)
+            #expect(answer?.body.contains("chorus_test_total 1") == true)
         }
     }
 
     @Test("an unknown path answers 404 with a JSON error")
     func notFound() async throws {
-        try await Self.withAdmin { admin, _ in
-            let app = Application(router: admin.makeRouter())
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/v1/nothing", method: .get) { response in
-                    #expect(response.status == .notFound)
-                    let body = try JSONDecoder().decode(ErrorResponse.self, from: Data(response.body.readableBytesView))
-                    #expect(body.error == "not_found")
-                }
-            }
+        try await Self.withAdmin { address, _ in
+            let answer = await AdminClient.get(address, "/v1/nothing")
+            #expect(answer?.status == 404)
+            let body = try JSONDecoder().decode(ErrorResponse.self, from: Data((answer?.body ?? "").utf8))
+            #expect(body.error == "not_found")
         }
     }
 
@@ -100,9 +92,12 @@ struct AdminAPITests {
         let documented = Set(paths.flatMap { path, operations in
             operations.keys.filter(methods.contains).map { "\($0.uppercased()) \(path)" }
         })
-        try await Self.withAdmin { admin, _ in
-            let served = Set(admin.makeRouter().routes.map { "\($0.method.rawValue) \($0.path)" })
-            #expect(served == documented)
-        }
+        let node = try ClusterNode(settings: NodeSettings(cluster: "t", name: "n", bind: try SocketAddress("127.0.0.1:0"),
+                                                          dataDir: try scratchDirectory()))
+        let admin = AdminServer(node: node, address: try SocketAddress("127.0.0.1:0"),
+                                metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+        let served = Set(admin.makeRouter().routes.map { "\($0.method.rawValue) \($0.path)" })
+        await node.stop()
+        #expect(served == documented)
     }
 }

@@ -1,3 +1,4 @@
+import ChorusTestSupport
 import Testing
 @testable import ChorusWire
 

@@ -1,0 +1,35 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Talks to a node's admin API over real HTTP.
+public enum AdminClient {
+    /// An HTTP answer.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: String
+        public var contentType: String?
+    }
+
+    /// GETs `path` from the admin API at `admin` (host:port); nil when nothing answers.
+    public static func get(_ admin: String, _ path: String) async -> Answer? {
+        guard let url = URL(string: "http://\(admin)\(path)") else { return nil }
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 2
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+              let http = response as? HTTPURLResponse else { return nil }
+        return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self),
+                      contentType: http.value(forHTTPHeaderField: "Content-Type"))
+    }
+
+    /// Polls `/v1/health` until it answers 200.
+    public static func waitForHealth(_ admin: String, timeout: Duration = .seconds(20)) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let answer = await get(admin, "/v1/health"), answer.status == 200 { return answer.body }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
