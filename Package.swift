@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
         .target(name: "ChorusWire"),
+        // Vocabulary shared by the pure protocol cores: protocol time, seeded randomness.
+        .target(name: "ChorusCore"),
+        // SWIM + Lifeguard membership, pure: no I/O, no clock, no randomness of its own.
+        .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -70,6 +74,8 @@ let package = Package(
         // Seeded randomness and recorders shared by the test targets.
         .target(name: "ChorusTestSupport", dependencies: ["ChorusLoop"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
+        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusTests",
