@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
         .target(name: "ChorusWire"),
+        // Deterministic simulator: virtual clock, seeded randomness, simulated network; runs the pure cores.
+        .target(name: "ChorusSimulation", dependencies: ["ChorusCore"]),
         // Vocabulary shared by the pure protocol cores: protocol time, seeded randomness.
         .target(name: "ChorusCore"),
         // SWIM + Lifeguard membership, pure: no I/O, no clock, no randomness of its own.
@@ -72,11 +74,12 @@ let package = Package(
             path: "Benchmarks/TransportBench"
         ),
         // Seeded randomness and recorders shared by the test targets.
-        .target(name: "ChorusTestSupport", dependencies: ["ChorusLoop"], path: "Tests/ChorusTestSupport"),
+        .target(name: "ChorusTestSupport", dependencies: ["ChorusCore", "ChorusLoop"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
-        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusTests",
             dependencies: [

@@ -10,5 +10,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     /// The answer to a `ping`, echoing its fields.
     case pong = 3
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
+    /// A membership datagram (UDP): probe plus piggybacked gossip.
+    case membership = 0x10
+    /// A membership push-pull sync (TCP).
+    case membershipSync = 0x11
     case transportProbe = 0x7F
 }

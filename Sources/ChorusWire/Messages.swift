@@ -108,6 +108,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case ping(Ping)
     case pong(Pong)
     /// Opaque bytes: the whole payload, no inner length prefix.
+    case membership(MembershipPacket)
+    case membershipSync(MembershipSync)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -116,6 +118,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .hello: .hello
         case .ping: .ping
         case .pong: .pong
+        case .membership: .membership
+        case .membershipSync: .membershipSync
         case .transportProbe: .transportProbe
         }
     }
@@ -126,6 +130,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .hello(hello): "hello(\(hello))"
         case let .ping(ping): "ping(\(ping))"
         case let .pong(pong): "pong(\(pong))"
+        case let .membership(packet): "membership(\(packet.probe), \(packet.gossip.count) gossip)"
+        case let .membershipSync(sync): "membershipSync(\(sync.members.count) members)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -136,6 +142,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .hello(body): body.encode(to: &writer)
         case let .ping(body): body.encode(to: &writer)
         case let .pong(body): body.encode(to: &writer)
+        case let .membership(body): body.encode(to: &writer)
+        case let .membershipSync(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -146,6 +154,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .hello: .hello(try Hello(from: &reader))
         case .ping: .ping(try Ping(from: &reader))
         case .pong: .pong(try Pong(from: &reader))
+        case .membership: .membership(try MembershipPacket(from: &reader))
+        case .membershipSync: .membershipSync(try MembershipSync(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

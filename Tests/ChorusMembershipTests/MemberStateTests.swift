@@ -1,4 +1,5 @@
 import ChorusMembership
+import ChorusWire
 import Testing
 
 @Suite("Member state precedence (SWIM incarnations)")

@@ -2,20 +2,12 @@
 import Glibc
 #endif
 
-/// SplitMix64: a tiny, fast, seedable generator, so every randomized test replays from its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
+import ChorusCore
 
-    public init(seed: UInt64) { state = seed }
+/// The tests' seeded generator is the cores' own (one SplitMix64 in the code base).
+public typealias SplitMix64 = ProtocolRandom
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension ProtocolRandom {
     public mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
 
     /// `count` random bytes, eight per draw.

@@ -38,6 +38,15 @@ func wireError(_ body: () throws -> some Any) -> WireError? {
 }
 
 /// A spread of valid messages: every type, empty and maximal fields, unicode.
+func sampleMember(_ name: String) -> MemberID {
+    MemberID(name: name, uid: NodeUID(rawValue: UInt64(name.utf8.count) &* 0x9E37_79B9_7F4A_7C15), generation: 1_763_800_000_000)
+}
+
+func sampleGossip(_ name: String, _ status: MemberStatus, meta: [UInt8]?, accuser: String = "") -> MemberGossip {
+    MemberGossip(member: sampleMember(name), address: "127.0.0.1:7\(name.utf8.count)00",
+                 state: MemberState(status, Incarnation(UInt64(name.utf8.count))), meta: meta, accuser: accuser)
+}
+
 let sampleMessages: [Message] = [
     .hello(Hello(cluster: "prod", node: "node-1", uid: NodeUID(rawValue: 0x0123_4567_89AB_CDEF),
                  bindAddress: "10.0.0.1:7946", software: "chorus 0.1.0")),
@@ -53,6 +62,21 @@ let sampleMessages: [Message] = [
     .ping(Ping(sequence: 7, sentAtNanos: 1_700_000_000_000_000_000)),
     .pong(Pong(sequence: .max, sentAtNanos: .max)),
     .pong(Pong(echoing: Ping(sequence: 1, sentAtNanos: 2))),
+    .membership(MembershipPacket(sender: sampleMember("n1"), senderAddress: "127.0.0.1:7301",
+                                 probe: .ping(sequence: 7, target: sampleMember("n2")), gossip: [])),
+    .membership(MembershipPacket(sender: sampleMember("n2"), senderAddress: "[::1]:7302",
+                                 probe: .pingRequest(sequence: .max, target: sampleMember("n3"), targetAddress: "127.0.0.1:7303"),
+                                 gossip: [sampleGossip("n3", .suspect, meta: nil, accuser: "n1"),
+                                          sampleGossip("n4", .alive, meta: [1, 2, 3])])),
+    .membership(MembershipPacket(sender: sampleMember("n3"), senderAddress: "h:1", probe: .ack(sequence: 0), gossip: [])),
+    .membership(MembershipPacket(sender: sampleMember("n3"), senderAddress: "h:1", probe: .nack(sequence: 9),
+                                 gossip: [sampleGossip("n5", .left, meta: [])])),
+    .membership(MembershipPacket(sender: sampleMember("ノード"), senderAddress: "h:1", probe: .none,
+                                 gossip: [sampleGossip("n6", .dead, meta: Array(repeating: 7, count: WireLimits.maxMemberMeta))])),
+    .membershipSync(MembershipSync(sender: sampleMember("n1"), senderAddress: "127.0.0.1:7301", isReply: false, isJoin: true,
+                                   members: (1...20).map { sampleGossip("m\($0)", .alive, meta: [UInt8($0)]) })),
+    .membershipSync(MembershipSync(sender: sampleMember("n2"), senderAddress: "127.0.0.1:7302", isReply: true, isJoin: false,
+                                   members: [])),
     .transportProbe([]),
     .transportProbe([0xC4]),
     .transportProbe(Array(0 ... 255)),

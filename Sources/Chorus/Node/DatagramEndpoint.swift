@@ -44,9 +44,13 @@ final class DatagramEndpoint: @unchecked Sendable {
             try? socket?.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))), to: sender)
         case .pong, .transportProbe:
             break
-        case .hello:
+        case .hello, .membershipSync:
             rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
-                              "dropped datagram from \(sender): a hello belongs on TCP")
+                              "dropped datagram from \(sender): a \(message.type) belongs on TCP")
+        case .membership:
+            // The failure detector's shell is not wired into the node yet (issue 3 in progress).
+            rejections.reject(transport: "udp", reason: "membership_not_running", nowMillis: loop.nowMillis,
+                              "dropped membership datagram from \(sender): membership is not running on this node")
         }
     }
 

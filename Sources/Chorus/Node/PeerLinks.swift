@@ -160,6 +160,12 @@ final class PeerLinks: @unchecked Sendable {
             break
         case (.established, .transportProbe):
             probesReceived.increment()
+        case (.established, .membership):
+            refuse(link, reason: "unexpected_type", "a membership datagram belongs on UDP")
+        case (.established, .membershipSync):
+            // The failure detector's shell is not wired into the node yet (issue 3 in progress).
+            rejections.reject(transport: "tcp", reason: "membership_not_running", nowMillis: loop.nowMillis,
+                              "dropped membership sync from \(link.connection.remoteAddress.map { "\($0)" } ?? "?"): membership is not running on this node")
         }
     }
 

@@ -1,37 +1,9 @@
-/// What a node believes about a member.
-///
-/// - `alive`: answers probes, or someone who talked to it recently says so;
-/// - `suspect`: missed a probe round; it has a suspicion timeout to refute it;
-/// - `dead`: did not refute in time, or its process is known to be gone;
-/// - `left`: said goodbye (graceful leave); never suspected again at that incarnation.
-public enum MemberStatus: String, Sendable, Hashable, CaseIterable, Codable {
-    case alive, suspect, dead, left
-}
+import ChorusWire
 
-/// A member's own counter that only it raises, to refute suspicions about itself (SWIM §4.2).
-/// 64 bits: a refutation may jump past a large value without wrapping (memberlist uses 32).
-public struct Incarnation: RawRepresentable, Comparable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public init(_ value: UInt64) { self.rawValue = value }
-    public static let zero = Incarnation(0)
-    public static func < (lhs: Incarnation, rhs: Incarnation) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var next: Incarnation { Incarnation(rawValue &+ 1) }
-    public var description: String { "\(rawValue)" }
-}
+// MemberStatus, Incarnation and MemberState are the wire's vocabulary (ChorusWire); the rules
+// that decide between two pieces of news are the protocol's, here.
 
-/// A status at an incarnation: the unit of gossip about a member.
-public struct MemberState: Hashable, Sendable, CustomStringConvertible {
-    public var status: MemberStatus
-    public var incarnation: Incarnation
-
-    public init(_ status: MemberStatus, _ incarnation: Incarnation) {
-        self.status = status
-        self.incarnation = incarnation
-    }
-
-    public var description: String { "\(status.rawValue)@\(incarnation)" }
-
+extension MemberState {
     /// What to do with news `incoming` about a member currently believed to be in `self`.
     ///
     /// The precedence rules (SWIM §4.2, as memberlist applies them):
