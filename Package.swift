@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "ChorusTestSupport", dependencies: ["ChorusCore", "ChorusLoop"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
-        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusWire", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(

@@ -24,6 +24,9 @@ public struct SWIMSettings: Sendable, Equatable {
     public var pushPullInterval: Duration
     /// Local health bound (Lifeguard); 1 disables the multiplier.
     public var awarenessMaxMultiplier: Int
+    /// Whether a probe that missed its direct ack is also tried over TCP (memberlist's fallback:
+    /// a stream gets through loss that drops datagrams).
+    public var tcpFallback: Bool
     /// Whether Lifeguard's three mechanisms are on (local health, dynamic suspicion, buddy system).
     public var lifeguard: Bool
     /// How often a dead or left member is tried again, and for how long after it went away,
@@ -32,6 +35,9 @@ public struct SWIMSettings: Sendable, Equatable {
     public var reconnectTimeout: Duration
     /// UDP packet budget (bytes) for a probe and its piggybacked news.
     public var udpPacketSize: Int
+    /// How long a member declared dead still gets gossip, so that a member wrongly declared dead
+    /// (paused, partitioned) hears it and refutes.
+    public var gossipToTheDead: Duration
 
     public static func profile(_ name: String) -> SWIMSettings? {
         switch name {
@@ -46,20 +52,23 @@ public struct SWIMSettings: Sendable, Equatable {
         probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectChecks: 3,
         retransmitMultiplier: 4, suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6,
         gossipInterval: .milliseconds(200), gossipNodes: 3, pushPullInterval: .seconds(30),
-        awarenessMaxMultiplier: 8, lifeguard: true,
-        reconnectInterval: .seconds(10), reconnectTimeout: .seconds(24 * 3600), udpPacketSize: 1400)
+        awarenessMaxMultiplier: 8, tcpFallback: true, lifeguard: true,
+        reconnectInterval: .seconds(10), reconnectTimeout: .seconds(24 * 3600), udpPacketSize: 1400,
+        gossipToTheDead: .seconds(30))
 
     public static let wan = SWIMSettings(
         probeInterval: .seconds(5), probeTimeout: .seconds(3), indirectChecks: 3,
         retransmitMultiplier: 4, suspicionMultiplier: 6, suspicionMaxTimeoutMultiplier: 6,
         gossipInterval: .milliseconds(500), gossipNodes: 4, pushPullInterval: .seconds(60),
-        awarenessMaxMultiplier: 8, lifeguard: true,
-        reconnectInterval: .seconds(30), reconnectTimeout: .seconds(24 * 3600), udpPacketSize: 1400)
+        awarenessMaxMultiplier: 8, tcpFallback: true, lifeguard: true,
+        reconnectInterval: .seconds(30), reconnectTimeout: .seconds(24 * 3600), udpPacketSize: 1400,
+        gossipToTheDead: .seconds(60))
 
     public static let local = SWIMSettings(
         probeInterval: .milliseconds(200), probeTimeout: .milliseconds(100), indirectChecks: 3,
         retransmitMultiplier: 4, suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6,
         gossipInterval: .milliseconds(50), gossipNodes: 3, pushPullInterval: .seconds(10),
-        awarenessMaxMultiplier: 8, lifeguard: true,
-        reconnectInterval: .seconds(1), reconnectTimeout: .seconds(3600), udpPacketSize: 1400)
+        awarenessMaxMultiplier: 8, tcpFallback: true, lifeguard: true,
+        reconnectInterval: .seconds(1), reconnectTimeout: .seconds(3600), udpPacketSize: 1400,
+        gossipToTheDead: .seconds(5))
 }

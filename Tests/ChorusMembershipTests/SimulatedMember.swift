@@ -1,0 +1,142 @@
+import ChorusCore
+import ChorusMembership
+import ChorusSimulation
+import ChorusWire
+
+/// A SWIM instance driven by the simulator: the same core as production, with the simulator's
+/// network instead of libuv sockets. Addresses are `"s<index>"`.
+struct SimulatedMember: SimulatedNode {
+    enum Message {
+        case packet(MembershipPacket, overStream: Bool)
+        case sync(MembershipSync)
+    }
+
+    var instance: SWIMInstance
+    /// Every event this member reported, in order.
+    var events: [MembershipEvent] = []
+    private var scheduledWake: VirtualTime?
+
+    static func address(_ simAddress: SimAddress) -> String { "s\(simAddress.index)" }
+    static func simAddress(_ address: String) -> SimAddress? {
+        address.hasPrefix("s") ? Int(address.dropFirst()).map { SimAddress(index: $0) } : nil
+    }
+
+    /// A member named `n<index>` whose generation is the time it started (restarts are newer).
+    init(at simAddress: SimAddress, settings: SWIMSettings, random: inout SimulationRandom, now: VirtualTime) {
+        let id = MemberID(name: "n\(simAddress.index)", uid: NodeUID(rawValue: random.next()), generation: now.nanos)
+        instance = SWIMInstance(me: id, address: Self.address(simAddress), settings: settings,
+                                random: ProtocolRandom(seed: random.next()), now: ProtocolTime(nanos: now.nanos))
+    }
+
+    mutating func receive(_ message: Message, from sender: SimAddress, at now: VirtualTime, effects: inout Effects<Message>) {
+        let time = ProtocolTime(nanos: now.nanos)
+        switch message {
+        case let .packet(packet, overStream):
+            perform(instance.receive(packet, from: Self.address(sender), overStream: overStream, now: time), &effects)
+        case .sync(let sync): perform(instance.receive(sync, from: Self.address(sender), now: time), &effects)
+        }
+    }
+
+    mutating func wake(at now: VirtualTime, effects: inout Effects<Message>) {
+        if let scheduled = scheduledWake, now >= scheduled { scheduledWake = nil }
+        perform(instance.tick(now: ProtocolTime(nanos: now.nanos)), &effects)
+    }
+
+    mutating func undeliverable(_ message: Message, to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
+                                effects: inout Effects<Message>) {
+        perform(instance.undeliverable(to: Self.address(peer), refused: reason == .refused,
+                                       now: ProtocolTime(nanos: now.nanos)), &effects)
+    }
+
+    /// Carries out directives, then asks to be woken at the core's next deadline (once).
+    mutating func perform(_ directives: [SWIMDirective], _ effects: inout Effects<Message>) {
+        for directive in directives {
+            switch directive {
+            case let .send(packet, to, reliable):
+                if let target = Self.simAddress(to) {
+                    effects.send(.packet(packet, overStream: reliable), to: target, transport: reliable ? .reliable : .datagram)
+                }
+            case let .sync(sync, to):
+                if let target = Self.simAddress(to) { effects.send(.sync(sync), to: target, transport: .reliable) }
+            case let .event(event):
+                events.append(event)
+            }
+        }
+        let deadline = VirtualTime(nanos: instance.nextDeadline.nanos)
+        if scheduledWake.map({ deadline < $0 }) ?? true {
+            scheduledWake = deadline
+            effects.wake(at: deadline)
+        }
+    }
+}
+
+/// A simulated cluster of SWIM members and the questions tests ask of it.
+final class SimulatedCluster {
+    let simulation: Simulation<SimulatedMember>
+    let settings: SWIMSettings
+
+    init(seed: UInt64, size: Int, settings: SWIMSettings = .lan, link: LinkFaults = .none) {
+        self.settings = settings
+        simulation = Simulation(seed: seed, defaultLink: link)
+        for _ in 0..<size { add() }
+        // Everyone joins through the first member.
+        for address in simulation.addresses.dropFirst() { join(address, seeds: [simulation.addresses[0]]) }
+    }
+
+    @discardableResult
+    func add() -> SimAddress {
+        let settings = self.settings
+        return simulation.addNode { address, random in
+            SimulatedMember(at: address, settings: settings, random: &random, now: .zero)
+        }
+    }
+
+    func join(_ address: SimAddress, seeds: [SimAddress]) {
+        simulation.call(address) { node, effects in
+            let directives = node.instance.join(seeds: seeds.map(SimulatedMember.address), now: ProtocolTime(nanos: effects.now.nanos))
+            node.perform(directives, &effects)
+        }
+    }
+
+    func restart(_ address: SimAddress, seeds: [SimAddress]) {
+        let settings = self.settings
+        let now = simulation.now
+        simulation.restart(address) { address, random in
+            SimulatedMember(at: address, settings: settings, random: &random, now: now)
+        }
+        join(address, seeds: seeds)
+    }
+
+    /// Each live member's view: name -> status.
+    func views(of addresses: [SimAddress]? = nil) -> [SimAddress: [String: MemberStatus]] {
+        var result: [SimAddress: [String: MemberStatus]] = [:]
+        for address in addresses ?? simulation.addresses {
+            guard let node = simulation.node(address) else { continue }
+            var view = node.instance.members.mapValues(\.state.status)
+            view[node.instance.me.name] = .alive
+            result[address] = view
+        }
+        return result
+    }
+
+    /// Whether every listed member sees exactly `expected` (names) alive and nothing else active.
+    func allSee(alive expected: Set<String>, among addresses: [SimAddress]? = nil) -> Bool {
+        views(of: addresses).values.allSatisfy { view in
+            Set(view.filter { $0.value == .alive }.keys) == expected
+                && !view.values.contains(.suspect)
+        }
+    }
+
+    /// Dead declarations each member made about others (its events), by name.
+    func deadDeclarations(excluding names: Set<String> = []) -> [String] {
+        simulation.addresses.compactMap { simulation.node($0) }.flatMap { node in
+            node.events.compactMap { event -> String? in
+                if case .dead(let member) = event, !names.contains(member.id.name) { return member.id.name }
+                return nil
+            }
+        }
+    }
+
+    func name(_ address: SimAddress) -> String { "n\(address.index)" }
+    var allNames: Set<String> { Set(simulation.addresses.map(name)) }
+}
