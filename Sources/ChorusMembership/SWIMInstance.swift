@@ -40,6 +40,8 @@ public struct SWIMInstance: Sendable {
     var nextPushPullAt: ProtocolTime
     var nextReconnectAt: ProtocolTime
     var outbox: [SWIMDirective] = []
+    /// Piggyback sends per item for the current cluster size; refreshed after every input.
+    var retransmitLimit: Int
 
     public init(me: MemberID, address: String, settings: SWIMSettings, meta: [UInt8] = [],
                 random: ProtocolRandom, now: ProtocolTime) {
@@ -49,6 +51,7 @@ public struct SWIMInstance: Sendable {
         self.meta = meta
         self.random = random
         self.localHealth = LocalHealth(maxMultiplier: settings.lifeguard ? settings.awarenessMaxMultiplier : 1)
+        self.retransmitLimit = BroadcastQueue<MemberGossip>.retransmitLimit(clusterSize: 1, multiplier: settings.retransmitMultiplier)
         // Start the periodic work at random offsets so that nodes started together do not probe
         // and gossip in lockstep.
         var jitter = random
@@ -459,11 +462,8 @@ public struct SWIMInstance: Sendable {
     /// Sends a packet with as much queued news as fits in the datagram budget.
     private mutating func send(_ probe: SWIMProbe, to target: String, reliable: Bool = false, leading: [MemberGossip] = []) {
         var packet = MembershipPacket(sender: me, senderAddress: address, probe: probe, gossip: leading)
-        let used = FrameHeader.size + packet.encoded().count
-        let budget = settings.udpPacketSize - used
-        let items = broadcasts.take(budget: budget, overheadPerItem: 0,
-                                    limit: BroadcastQueue<MemberGossip>.retransmitLimit(clusterSize: activeCount,
-                                                                                        multiplier: settings.retransmitMultiplier))
+        let budget = settings.udpPacketSize - FrameHeader.size - packet.encodedSize
+        let items = broadcasts.take(budget: budget, overheadPerItem: 0, limit: retransmitLimit)
         packet.gossip.append(contentsOf: items.prefix(WireLimits.maxGossipPerPacket - packet.gossip.count))
         if case .none = probe, packet.gossip.isEmpty { return }
         outbox.append(.send(packet, to: target, reliable: reliable))
@@ -499,6 +499,8 @@ public struct SWIMInstance: Sendable {
     }
 
     private mutating func drain() -> [SWIMDirective] {
+        retransmitLimit = BroadcastQueue<MemberGossip>.retransmitLimit(clusterSize: activeCount,
+                                                                       multiplier: settings.retransmitMultiplier)
         defer { outbox.removeAll(keepingCapacity: true) }
         return outbox
     }

@@ -63,6 +63,9 @@ public struct MemberID: Hashable, Sendable, CustomStringConvertible, WireBody {
 
     public var description: String { "\(name)#\(uid)" }
 
+    /// Bytes this identity takes on the wire.
+    public var encodedSize: Int { 2 + name.utf8.count + 8 + 8 }
+
     public func encode(to writer: inout WireWriter) {
         writer.writeString(name, maxBytes: WireLimits.maxMemberName)
         writer.writeUInt64(uid.rawValue)
@@ -116,11 +119,10 @@ public struct MemberGossip: Hashable, Sendable, CustomStringConvertible, WireBod
         accuser = try reader.readString(maxBytes: WireLimits.maxMemberName)
     }
 
-    /// Bytes this item takes in a packet.
+    /// Bytes this item takes in a packet (computed, not encoded).
     public var encodedSize: Int {
-        var writer = WireWriter(reservingCapacity: 64)
-        encode(to: &writer)
-        return writer.count
+        member.encodedSize + 2 + address.utf8.count + 1 + 8 + 1 + (meta.map { 4 + $0.count } ?? 0)
+            + 2 + accuser.utf8.count
     }
 }
 
@@ -142,6 +144,19 @@ public enum SWIMProbe: Hashable, Sendable {
 
 /// One membership datagram: who sends it, a probe, and piggybacked gossip.
 public struct MembershipPacket: Hashable, Sendable, WireBody {
+    /// Bytes of the payload (without the frame header), computed, not encoded.
+    public var encodedSize: Int {
+        let probeSize: Int
+        switch probe {
+        case let .ping(_, target): probeSize = 1 + 4 + target.encodedSize
+        case let .pingRequest(_, target, address): probeSize = 1 + 4 + target.encodedSize + 2 + address.utf8.count
+        case .ack, .nack: probeSize = 1 + 4
+        case .none: probeSize = 1
+        }
+        return sender.encodedSize + 2 + senderAddress.utf8.count + probeSize + 4
+            + gossip.reduce(0) { $0 + $1.encodedSize }
+    }
+
     public var sender: MemberID
     public var senderAddress: String
     public var probe: SWIMProbe

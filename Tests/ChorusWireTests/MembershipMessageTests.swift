@@ -23,6 +23,14 @@ struct MembershipMessageTests {
         #expect(withoutMeta.encodedSize == item.encodedSize - 7, "meta costs a 4-byte length and its bytes")
     }
 
+    @Test("a packet's computed size equals its encoding, for every sample", arguments: sampleMessages)
+    func packetSize(message: Message) {
+        if case let .membership(packet) = message {
+            #expect(packet.encodedSize == packet.encoded().count)
+            for item in packet.gossip { #expect(item.encodedSize == item.encoded().count) }
+        }
+    }
+
     @Test("metadata over 4 KiB, names over 255 bytes and more than 64 gossip items are refused")
     func limits() {
         var item = sampleGossip("n1", .alive, meta: Array(repeating: 0, count: WireLimits.maxMemberMeta + 1))
