@@ -80,10 +80,13 @@ struct AgentCommand: AsyncParsableCommand {
             guard let bind else { throw ValidationError("--bind HOST:PORT is required without --config") }
             settings = NodeSettings(cluster: cluster ?? "chorus", name: name, bind: try parse(bind, "--bind"),
                                     dataDir: ".chorus/\(name)")
-            guard settings.bind.port <= 64535 || admin != nil else {
-                throw ValidationError("--admin is required when the bind port is above 64535")
+            if admin == nil {
+                // The default admin port is the bind port + 1000, which must still be a port.
+                guard settings.bind.port <= 64535 else {
+                    throw ValidationError("--admin is required when the bind port is above 64535")
+                }
+                settings.admin = try SocketAddress(host: "127.0.0.1", port: settings.bind.port + 1000)
             }
-            settings.admin = try SocketAddress(host: "127.0.0.1", port: settings.bind.port + 1000)
         }
         if let cluster { settings.cluster = cluster }
         if let admin { settings.admin = try parse(admin, "--admin") }

@@ -43,6 +43,19 @@ struct AgentTests {
         #expect(await first.stop() == 0)
     }
 
+    @Test("given a bind port above 64535, then the agent needs --admin and uses it when given")
+    func highBindPort() async throws {
+        let dir = try scratchDirectory()
+        let refused = try AgentProcess(["agent", "--name", "h", "--bind", "127.0.0.1:65000"], in: dir)
+        #expect(await refused.waitForExit() == 2)
+        #expect(refused.log.contains("--admin is required"), "\(refused.log)")
+        let ports = try FreePorts.take(1)
+        let agent = try AgentProcess(["agent", "--name", "h", "--bind", "127.0.0.1:65001",
+                                      "--admin", "127.0.0.1:\(ports[0])", "--profile", "local"], in: dir)
+        #expect(await AdminClient.waitForHealth("127.0.0.1:\(ports[0])") != nil, "\(agent.log)")
+        #expect(await agent.stop() == 0)
+    }
+
     @Test("given random bytes on a node's UDP and TCP ports, then it logs what it dropped and keeps serving")
     func randomBytesDoNotCrash() async throws {
         let seed = testSeed("randomBytesDoNotCrash", fixed: 0xC40F_2026)
