@@ -91,14 +91,13 @@ public struct Pong: WireBody, Sendable, Equatable, Hashable {
     }
 
     /// sequence, sentAtNanos: two UInt64, 16 bytes.
+    /// The same layout as the `Ping` it answers.
     public func encode(to writer: inout WireWriter) {
-        writer.writeUInt64(sequence)
-        writer.writeUInt64(sentAtNanos)
+        Ping(sequence: sequence, sentAtNanos: sentAtNanos).encode(to: &writer)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        sequence = try reader.readUInt64()
-        sentAtNanos = try reader.readUInt64()
+        self.init(echoing: try Ping(from: &reader))
     }
 }
 
