@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The pure protocol cores and the simulator are optimized in debug builds too: the simulation
+/// specs run thousands of members for simulated minutes, five times slower unoptimized.
+let optimizedCore: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Chorus",
     platforms: [.macOS(.v15)],
@@ -29,13 +33,16 @@ let package = Package(
         // libuv event loops: executors, timers, UDP, framed TCP.
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
-        .target(name: "ChorusWire"),
+        .target(name: "ChorusWire", swiftSettings: optimizedCore),
         // Deterministic simulator: virtual clock, seeded randomness, simulated network; runs the pure cores.
-        .target(name: "ChorusSimulation", dependencies: ["ChorusCore"]),
+        .target(name: "ChorusSimulation", dependencies: ["ChorusCore"], swiftSettings: optimizedCore),
         // Vocabulary shared by the pure protocol cores: protocol time, seeded randomness.
-        .target(name: "ChorusCore"),
+        .target(name: "ChorusCore", swiftSettings: optimizedCore),
         // SWIM + Lifeguard membership, pure: no I/O, no clock, no randomness of its own.
-        .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"]),
+        .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"], swiftSettings: optimizedCore),
+        // The SWIM core run by the simulator: simulated members and clusters, for specs and benchmarks.
+        .target(name: "ChorusMembershipSimulation", dependencies: ["ChorusMembership", "ChorusSimulation", "ChorusCore", "ChorusWire"],
+                swiftSettings: optimizedCore),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -73,11 +80,17 @@ let package = Package(
             dependencies: ["Chorus", "ChorusLoop", "ChorusWire"],
             path: "Benchmarks/TransportBench"
         ),
+        // Membership simulation benchmark: N simulated members, wall time and protocol figures.
+        .executableTarget(
+            name: "chorus-membership-sim",
+            dependencies: ["ChorusMembershipSimulation", "ChorusMembership", "ChorusSimulation"],
+            path: "Benchmarks/MembershipSim"
+        ),
         // Seeded randomness and recorders shared by the test targets.
         .target(name: "ChorusTestSupport", dependencies: ["ChorusCore", "ChorusLoop"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
-        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusMembershipSimulation", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(

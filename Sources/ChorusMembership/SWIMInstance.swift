@@ -22,7 +22,8 @@ public struct SWIMInstance: Sendable {
     public private(set) var meta: [UInt8]
     /// Every other member this node knows, by name (dead and left ones until their tombstone
     /// expires after `reconnectTimeout`).
-    public private(set) var members: [String: Member] = [:]
+    public var members: [String: Member] { table.byName }
+    var table = MemberTable()
     public private(set) var localHealth: LocalHealth
     /// Whether `leave` was called.
     public private(set) var hasLeft = false
@@ -40,6 +41,9 @@ public struct SWIMInstance: Sendable {
     var nextPushPullAt: ProtocolTime
     var nextReconnectAt: ProtocolTime
     var outbox: [SWIMDirective] = []
+    /// Newer news to send back to the sender of the packet being handled, which told us
+    /// something stale (see `correctStaleNews`).
+    var corrections: [MemberGossip] = []
     /// Piggyback sends per item for the current cluster size; refreshed after every input.
     var retransmitLimit: Int
 
@@ -74,11 +78,13 @@ public struct SWIMInstance: Sendable {
     }
 
     /// Members that are alive or suspect, this node included.
-    public var activeCount: Int { members.values.filter(\.isActive).count + (hasLeft ? 0 : 1) }
+    public var activeCount: Int { table.activeCount + (hasLeft ? 0 : 1) }
 
     /// The earliest time `tick` has work to do.
     public var nextDeadline: ProtocolTime {
-        var deadline = min(nextGossipAt, nextPushPullAt, nextReconnectAt)
+        var deadline = min(nextPushPullAt, nextReconnectAt)
+        // A gossip round with nothing to tell is skipped, so an idle member does not wake for it.
+        if !broadcasts.isEmpty { deadline = min(deadline, nextGossipAt) }
         if !hasLeft { deadline = min(deadline, nextProbeAt) }
         if let probe {
             deadline = min(deadline, probe.indirectSent || probe.acked ? probe.roundDeadline : probe.directDeadline)
@@ -91,10 +97,16 @@ public struct SWIMInstance: Sendable {
     // MARK: Inputs
 
     /// Joins through `seeds` (addresses): a push-pull sync with each.
+    ///
+    /// A follow-up sync with a random member comes two probe intervals later: members that join
+    /// together learn of each other mostly by gossip, and gossip sent while a sender still
+    /// believes the cluster small is retransmitted too few times to reach everyone. The follow-up
+    /// closes that gap in seconds instead of a full push-pull period.
     public mutating func join(seeds: [String], now: ProtocolTime) -> [SWIMDirective] {
         for seed in seeds where seed != address {
             outbox.append(.sync(fullState(isReply: false, isJoin: true), to: seed))
         }
+        nextPushPullAt = min(nextPushPullAt, now + settings.probeInterval * 2)
         return drain()
     }
 
@@ -126,11 +138,15 @@ public struct SWIMInstance: Sendable {
                                  now: ProtocolTime) -> [SWIMDirective] {
         guard packet.sender != me else { return [] }
         for item in packet.gossip { apply(item, now: now) }
+        let corrections = takeCorrections()
+        var corrected = corrections.isEmpty
         switch packet.probe {
         case let .ping(sequence, target):
             // Only the exact identity answers: a restarted node does not ack for its previous run.
             if target == me && !hasLeft {
-                send(.ack(sequence: sequence), to: overStream ? packet.senderAddress : source, reliable: overStream)
+                send(.ack(sequence: sequence), to: overStream ? packet.senderAddress : source, reliable: overStream,
+                     leading: corrections)
+                corrected = true
             }
         case let .pingRequest(sequence, target, targetAddress):
             let relayed = nextSequence()
@@ -156,6 +172,7 @@ public struct SWIMInstance: Sendable {
         case .none:
             break
         }
+        if !corrected { send(.none, to: packet.senderAddress, leading: corrections) }
         return drain()
     }
 
@@ -172,8 +189,11 @@ public struct SWIMInstance: Sendable {
             }
             apply(item, now: now)
         }
+        let corrections = takeCorrections()
         if !sync.isReply {
             outbox.append(.sync(fullState(isReply: true, isJoin: false), to: sync.senderAddress))
+        } else if !corrections.isEmpty {
+            send(.none, to: sync.senderAddress, leading: corrections)
         }
         return drain()
     }
@@ -183,7 +203,7 @@ public struct SWIMInstance: Sendable {
     /// that address is declared dead at once. A timeout proves nothing and changes nothing.
     public mutating func undeliverable(to peer: String, refused: Bool, now: ProtocolTime) -> [SWIMDirective] {
         guard refused else { return [] }
-        for member in sortedMembers where member.address == peer && member.isActive {
+        for member in table.sorted where member.address == peer && member.isActive {
             declareDead(member.id.name, now: now)
         }
         return drain()
@@ -195,15 +215,13 @@ public struct SWIMInstance: Sendable {
         tickRelays(now: now)
         tickProbe(now: now)
         tickSuspicions(now: now)
-        if now >= nextGossipAt {
+        if now >= nextGossipAt && !broadcasts.isEmpty {
             nextGossipAt = now + settings.gossipInterval
-            if !broadcasts.isEmpty {
-                for target in gossipTargets(count: settings.gossipNodes, now: now) { sendGossip(to: target.address) }
-            }
+            for target in gossipTargets(count: settings.gossipNodes, now: now) { sendGossip(to: target.address) }
         }
         if now >= nextPushPullAt {
             nextPushPullAt = now + pushPullInterval
-            if let target = sortedMembers.filter({ $0.state.status == .alive }).randomElement(using: &random) {
+            if let target = table.randomElement(using: &random, where: { $0.state.status == .alive }) {
                 outbox.append(.sync(fullState(isReply: false, isJoin: false), to: target.address))
             }
         }
@@ -221,10 +239,9 @@ public struct SWIMInstance: Sendable {
         if var round = probe {
             if !round.acked && !round.indirectSent && now >= round.directDeadline {
                 round.indirectSent = true
-                let helpers = sortedMembers
-                    .filter { $0.state.status == .alive && $0.id != round.target }
-                    .shuffled(using: &random)
-                    .prefix(settings.indirectChecks)
+                let helpers = table.sample(settings.indirectChecks, using: &random) {
+                    $0.state.status == .alive && $0.id != round.target
+                }
                 round.nacksExpected = helpers.count
                 probe = round
                 for helper in helpers {
@@ -274,9 +291,9 @@ public struct SWIMInstance: Sendable {
             while probeIndex < probeOrder.count {
                 let name = probeOrder[probeIndex]
                 probeIndex += 1
-                if let member = members[name], member.isActive { return member }
+                if let member = table[name], member.isActive { return member }
             }
-            probeOrder = members.values.filter(\.isActive).map(\.id.name).sorted().shuffled(using: &random)
+            probeOrder = table.names.filter { table[$0]!.isActive }.shuffled(using: &random)
             probeIndex = 0
             if probeOrder.isEmpty { return nil }
         }
@@ -304,25 +321,40 @@ public struct SWIMInstance: Sendable {
 
     /// This node suspects `target` after a failed probe (it is the accuser).
     private mutating func accuse(_ target: MemberID, now: ProtocolTime) {
-        guard let member = members[target.name], member.id == target, member.isActive else { return }
+        guard let member = table[target.name], member.id == target, member.isActive else { return }
         var news = member.gossip(includingMeta: false, accuser: me.name)
         news.state.status = .suspect
         apply(news, now: now)
     }
 
+    /// Suspicions that come due end in a death, except (with Lifeguard) one that nobody
+    /// confirmed: that one is announced again, to the suspect and by gossip, for one more probe
+    /// interval. A lone suspicion is the kind raised by a lost packet; if the suspect refuted it
+    /// and the refutation passed this node by, the suspect or any member that heard it answers
+    /// (stale-news correction) and the suspicion ends. A member that is really gone stays silent
+    /// and is declared dead one probe interval later.
     private mutating func tickSuspicions(now: ProtocolTime) {
         for name in suspicions.keys.sorted() where now >= suspicions[name]!.deadline {
-            suspicions.removeValue(forKey: name)
-            if members[name]?.state.status == .suspect { declareDead(name, now: now) }
+            var suspicion = suspicions.removeValue(forKey: name)!
+            guard let member = table[name], member.state.status == .suspect else { continue }
+            if settings.lifeguard && suspicion.isUnconfirmed && suspicion.recheckUntil == nil {
+                suspicion.recheck(until: now + settings.probeInterval)
+                suspicions[name] = suspicion
+                let news = member.gossip(includingMeta: false, accuser: me.name)
+                broadcast(news)
+                send(.none, to: member.address, leading: [news])
+                continue
+            }
+            declareDead(name, now: now)
         }
     }
 
     private mutating func declareDead(_ name: String, now: ProtocolTime) {
-        guard var member = members[name], member.isActive else { return }
+        guard var member = table[name], member.isActive else { return }
         suspicions.removeValue(forKey: name)
         member.state.status = .dead
         member.since = now
-        members[name] = member
+        table.store(member)
         broadcast(member.gossip(includingMeta: false, accuser: me.name))
         outbox.append(.event(.dead(member)))
     }
@@ -345,11 +377,11 @@ public struct SWIMInstance: Sendable {
             applyAboutMe(item)
             return
         }
-        guard var current = members[item.member.name] else {
+        guard var current = table[item.member.name] else {
             // Only news of a live member introduces it; a death notice about a stranger is noise.
             guard item.state.status == .alive || item.state.status == .suspect else { return }
             let member = Member(id: item.member, address: item.address, state: item.state, meta: item.meta ?? [], since: now)
-            members[item.member.name] = member
+            table.store(member)
             broadcast(item)
             outbox.append(.event(.joined(member)))
             if item.state.status == .suspect {
@@ -365,7 +397,7 @@ public struct SWIMInstance: Sendable {
             if current.isActive { outbox.append(.event(.dead(current))) }
             suspicions.removeValue(forKey: current.id.name)
             current = Member(id: item.member, address: item.address, state: item.state, meta: item.meta ?? [], since: now)
-            members[item.member.name] = current
+            table.store(current)
             broadcast(item)
             outbox.append(.event(.joined(current)))
             if item.state.status == .suspect { startSuspicion(item.member.name, accuser: item.accuser, now: now) }
@@ -373,6 +405,7 @@ public struct SWIMInstance: Sendable {
         }
         switch current.state.judge(item.state) {
         case .ignore:
+            correctStaleNews(item, current: current)
             return
         case .confirm:
             if suspicions[item.member.name]?.confirm(from: item.accuser) == true { broadcast(item) }
@@ -385,7 +418,7 @@ public struct SWIMInstance: Sendable {
         current.address = item.address
         if let newMeta = item.meta { current.meta = newMeta }
         current.since = now
-        members[item.member.name] = current
+        table.store(current)
         broadcast(item)
         switch item.state.status {
         case .alive:
@@ -410,6 +443,24 @@ public struct SWIMInstance: Sendable {
         }
     }
 
+    /// Stale-news correction (with Lifeguard; an extension of its buddy system, which warns the
+    /// suspect, to the other side, the accusers): news that a member is suspect or dead at an
+    /// incarnation it has since refuted means the sender missed the refutation, and gossip may
+    /// never bring it again (its retransmits are spent). The receiver that knows better answers the
+    /// sender with the newer state, so a stale suspicion ends where it is met instead of expiring
+    /// into a false death.
+    /// The corrections gathered while handling one input, as many as a packet leads with.
+    private mutating func takeCorrections() -> [MemberGossip] {
+        defer { corrections.removeAll(keepingCapacity: true) }
+        return Array(corrections.prefix(8))
+    }
+
+    private mutating func correctStaleNews(_ item: MemberGossip, current: Member) {
+        guard settings.lifeguard, item.state.status == .suspect || item.state.status == .dead,
+              current.state.status == .alive, current.state.incarnation > item.state.incarnation else { return }
+        corrections.append(current.gossip(includingMeta: false))
+    }
+
     /// News about this node. A suspicion, death or goodbye it did not say itself is refuted with a
     /// higher incarnation (SWIM §4.2); Lifeguard counts the refutation against local health.
     private mutating func applyAboutMe(_ item: MemberGossip) {
@@ -419,12 +470,19 @@ public struct SWIMInstance: Sendable {
             guard item.state.incarnation > incarnation else { return }
             incarnation = item.state.incarnation
         case .suspect, .dead, .left:
-            guard item.state.incarnation >= incarnation else { return }
+            guard item.state.incarnation >= incarnation else {
+                // Already refuted: the sender missed the refutation. Tell it directly.
+                if settings.lifeguard { corrections.append(selfMember.gossip(includingMeta: false)) }
+                return
+            }
             incarnation = item.state.incarnation
             if settings.lifeguard { localHealth.refutedSuspicion() }
         }
         incarnation = incarnation.next
         announceSelf()
+        // The sender holds the news just refuted: it hears the refutation first (with Lifeguard,
+        // as the buddy system's answer).
+        if settings.lifeguard && item.state.status != .alive { corrections.append(selfMember.gossip(includingMeta: false)) }
     }
 
     private mutating func announceSelf() {
@@ -443,16 +501,9 @@ public struct SWIMInstance: Sendable {
     }
 
     private mutating func gossipTargets(count: Int, now: ProtocolTime) -> [Member] {
-        let candidates = sortedMembers.filter { member in
+        table.sample(count, using: &random) { member in
             member.isActive || (member.state.status == .dead && now - member.since < settings.gossipToTheDead)
         }
-        return Array(candidates.shuffled(using: &random).prefix(count))
-    }
-
-    /// Members in name order: dictionaries iterate in a per-process order, and every random
-    /// choice must start from the same list for runs to replay.
-    private var sortedMembers: [Member] {
-        members.values.sorted { $0.id.name < $1.id.name }
     }
 
     private mutating func sendGossip(to target: String) {
@@ -481,19 +532,20 @@ public struct SWIMInstance: Sendable {
 
     private func fullState(isReply: Bool, isJoin: Bool) -> MembershipSync {
         var entries = [selfMember.gossip(includingMeta: true)]
-        for name in members.keys.sorted() { entries.append(members[name]!.gossip(includingMeta: true)) }
+        entries.reserveCapacity(table.count + 1)
+        for member in table.sorted { entries.append(member.gossip(includingMeta: true)) }
         return MembershipSync(sender: me, senderAddress: address, isReply: isReply, isJoin: isJoin, members: entries)
     }
 
     /// Tries one dead or left member again (a healed partition merges without an operator), and
     /// forgets members gone for longer than `reconnectTimeout`.
     private mutating func tickReconnect(now: ProtocolTime) {
-        for member in sortedMembers where !member.isActive && now - member.since >= settings.reconnectTimeout {
-            members.removeValue(forKey: member.id.name)
+        guard table.count > table.activeCount else { return }  // nobody is dead or left
+        for member in table.sorted where !member.isActive && now - member.since >= settings.reconnectTimeout {
+            table.remove(member.id.name)
         }
         guard !hasLeft else { return }
-        let gone = sortedMembers.filter { !$0.isActive }
-        if let target = gone.randomElement(using: &random) {
+        if let target = table.randomElement(using: &random, where: { !$0.isActive }) {
             outbox.append(.sync(fullState(isReply: false, isJoin: false), to: target.address))
         }
     }
@@ -501,7 +553,10 @@ public struct SWIMInstance: Sendable {
     private mutating func drain() -> [SWIMDirective] {
         retransmitLimit = BroadcastQueue<MemberGossip>.retransmitLimit(clusterSize: activeCount,
                                                                        multiplier: settings.retransmitMultiplier)
-        defer { outbox.removeAll(keepingCapacity: true) }
-        return outbox
+        corrections.removeAll(keepingCapacity: true)  // only the input that gathered them answers
+        guard !outbox.isEmpty else { return [] }
+        let directives = outbox
+        outbox = []
+        return directives
     }
 }

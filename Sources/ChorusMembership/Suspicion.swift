@@ -16,6 +16,9 @@ public struct Suspicion: Sendable, Equatable {
     /// When the suspicion started here.
     public let start: ProtocolTime
     public private(set) var confirmations = 0
+    /// Set once the suspicion has expired unconfirmed and been announced again (see
+    /// `SWIMInstance`'s recheck rule): the end of that last window.
+    public private(set) var recheckUntil: ProtocolTime?
     private var heardFrom: Set<String>
 
     public init(start: ProtocolTime, suspectedBy accuser: String, k: Int, min: Duration, max: Duration) {
@@ -45,7 +48,15 @@ public struct Suspicion: Sendable, Equatable {
     }
 
     /// When the suspect is to be declared dead, unless refuted first.
-    public var deadline: ProtocolTime { start + timeout }
+    public var deadline: ProtocolTime { recheckUntil ?? start + timeout }
+
+    /// Whether the suspicion expired with fewer than `k` independent confirmations.
+    public var isUnconfirmed: Bool { confirmations < k }
+
+    /// Gives the suspicion one last window, ending at `end`.
+    public mutating func recheck(until end: ProtocolTime) {
+        recheckUntil = end
+    }
 
     /// The bounds for a cluster of `clusterSize` members (memberlist's rule):
     /// `min = suspicionMultiplier * max(1, log10(n)) * probeInterval`, `max = maxMultiplier * min`.

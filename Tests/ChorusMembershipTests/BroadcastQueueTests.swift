@@ -50,3 +50,23 @@ struct BroadcastQueueTests {
         #expect(queue.take(budget: 600, overheadPerItem: 0, limit: 3) == ["big", "small"])
     }
 }
+
+extension BroadcastQueueTests {
+    @Test("given one item and room for many, a packet carries it once, however many sends it has left")
+    func oncePerPacket() {
+        var queue = BroadcastQueue<String>()
+        queue.enqueue("only", subject: "o", size: 10)
+        #expect(queue.take(budget: 1000, overheadPerItem: 0, limit: 5) == ["only"])
+        #expect(queue.take(budget: 1000, overheadPerItem: 0, limit: 5) == ["only"])
+    }
+
+    @Test("given a long queue of items too big for what is left, a packet stops looking and the items wait")
+    func boundedSearch() {
+        var queue = BroadcastQueue<String>()
+        queue.enqueue("small", subject: "s", size: 10)
+        for index in 0 ..< 100 { queue.enqueue("big-\(index)", subject: "b\(index)", size: 500) }
+        #expect(queue.take(budget: 100, overheadPerItem: 0, limit: 3).isEmpty, "16 big ones are passed over, then it stops")
+        #expect(queue.count == 101)
+        #expect(queue.take(budget: 600, overheadPerItem: 0, limit: 3) == ["big-99"])
+    }
+}

@@ -5,30 +5,30 @@ import ChorusWire
 
 /// A SWIM instance driven by the simulator: the same core as production, with the simulator's
 /// network instead of libuv sockets. Addresses are `"s<index>"`.
-struct SimulatedMember: SimulatedNode {
-    enum Message {
+public struct SimulatedMember: SimulatedNode {
+    public enum Message: Sendable {
         case packet(MembershipPacket, overStream: Bool)
         case sync(MembershipSync)
     }
 
-    var instance: SWIMInstance
+    public var instance: SWIMInstance
     /// Every event this member reported, in order.
-    var events: [MembershipEvent] = []
+    public var events: [MembershipEvent] = []
     private var scheduledWake: VirtualTime?
 
-    static func address(_ simAddress: SimAddress) -> String { "s\(simAddress.index)" }
-    static func simAddress(_ address: String) -> SimAddress? {
+    public static func address(_ simAddress: SimAddress) -> String { "s\(simAddress.index)" }
+    public static func simAddress(_ address: String) -> SimAddress? {
         address.hasPrefix("s") ? Int(address.dropFirst()).map { SimAddress(index: $0) } : nil
     }
 
     /// A member named `n<index>` whose generation is the time it started (restarts are newer).
-    init(at simAddress: SimAddress, settings: SWIMSettings, random: inout SimulationRandom, now: VirtualTime) {
+    public init(at simAddress: SimAddress, settings: SWIMSettings, random: inout SimulationRandom, now: VirtualTime) {
         let id = MemberID(name: "n\(simAddress.index)", uid: NodeUID(rawValue: random.next()), generation: now.nanos)
         instance = SWIMInstance(me: id, address: Self.address(simAddress), settings: settings,
                                 random: ProtocolRandom(seed: random.next()), now: ProtocolTime(nanos: now.nanos))
     }
 
-    mutating func receive(_ message: Message, from sender: SimAddress, at now: VirtualTime, effects: inout Effects<Message>) {
+    public mutating func receive(_ message: Message, from sender: SimAddress, at now: VirtualTime, effects: inout Effects<Message>) {
         let time = ProtocolTime(nanos: now.nanos)
         switch message {
         case let .packet(packet, overStream):
@@ -37,19 +37,19 @@ struct SimulatedMember: SimulatedNode {
         }
     }
 
-    mutating func wake(at now: VirtualTime, effects: inout Effects<Message>) {
+    public mutating func wake(at now: VirtualTime, effects: inout Effects<Message>) {
         if let scheduled = scheduledWake, now >= scheduled { scheduledWake = nil }
         perform(instance.tick(now: ProtocolTime(nanos: now.nanos)), &effects)
     }
 
-    mutating func undeliverable(_ message: Message, to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
+    public mutating func undeliverable(_ message: Message, to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
                                 effects: inout Effects<Message>) {
         perform(instance.undeliverable(to: Self.address(peer), refused: reason == .refused,
                                        now: ProtocolTime(nanos: now.nanos)), &effects)
     }
 
     /// Carries out directives, then asks to be woken at the core's next deadline (once).
-    mutating func perform(_ directives: [SWIMDirective], _ effects: inout Effects<Message>) {
+    public mutating func perform(_ directives: [SWIMDirective], _ effects: inout Effects<Message>) {
         for directive in directives {
             switch directive {
             case let .send(packet, to, reliable):
@@ -71,11 +71,11 @@ struct SimulatedMember: SimulatedNode {
 }
 
 /// A simulated cluster of SWIM members and the questions tests ask of it.
-final class SimulatedCluster {
-    let simulation: Simulation<SimulatedMember>
-    let settings: SWIMSettings
+public final class SimulatedCluster {
+    public let simulation: Simulation<SimulatedMember>
+    public let settings: SWIMSettings
 
-    init(seed: UInt64, size: Int, settings: SWIMSettings = .lan, link: LinkFaults = .none) {
+    public init(seed: UInt64, size: Int, settings: SWIMSettings = .lan, link: LinkFaults = .none) {
         self.settings = settings
         simulation = Simulation(seed: seed, defaultLink: link)
         for _ in 0..<size { add() }
@@ -84,21 +84,21 @@ final class SimulatedCluster {
     }
 
     @discardableResult
-    func add() -> SimAddress {
+    public func add() -> SimAddress {
         let settings = self.settings
         return simulation.addNode { address, random in
             SimulatedMember(at: address, settings: settings, random: &random, now: .zero)
         }
     }
 
-    func join(_ address: SimAddress, seeds: [SimAddress]) {
+    public func join(_ address: SimAddress, seeds: [SimAddress]) {
         simulation.call(address) { node, effects in
             let directives = node.instance.join(seeds: seeds.map(SimulatedMember.address), now: ProtocolTime(nanos: effects.now.nanos))
             node.perform(directives, &effects)
         }
     }
 
-    func restart(_ address: SimAddress, seeds: [SimAddress]) {
+    public func restart(_ address: SimAddress, seeds: [SimAddress]) {
         let settings = self.settings
         let now = simulation.now
         simulation.restart(address) { address, random in
@@ -108,7 +108,7 @@ final class SimulatedCluster {
     }
 
     /// Each live member's view: name -> status.
-    func views(of addresses: [SimAddress]? = nil) -> [SimAddress: [String: MemberStatus]] {
+    public func views(of addresses: [SimAddress]? = nil) -> [SimAddress: [String: MemberStatus]] {
         var result: [SimAddress: [String: MemberStatus]] = [:]
         for address in addresses ?? simulation.addresses {
             guard let node = simulation.node(address) else { continue }
@@ -120,15 +120,26 @@ final class SimulatedCluster {
     }
 
     /// Whether every listed member sees exactly `expected` (names) alive and nothing else active.
-    func allSee(alive expected: Set<String>, among addresses: [SimAddress]? = nil) -> Bool {
-        views(of: addresses).values.allSatisfy { view in
-            Set(view.filter { $0.value == .alive }.keys) == expected
-                && !view.values.contains(.suspect)
+    public func allSee(alive expected: Set<String>, among addresses: [SimAddress]? = nil) -> Bool {
+        for address in addresses ?? simulation.addresses {
+            guard let node = simulation.node(address) else { continue }
+            var alive = expected.contains(node.instance.me.name) ? 1 : 0
+            for member in node.instance.members.values {
+                switch member.state.status {
+                case .alive:
+                    guard expected.contains(member.id.name) else { return false }
+                    alive += 1
+                case .suspect: return false
+                case .dead, .left: continue
+                }
+            }
+            if alive != expected.count { return false }
         }
+        return true
     }
 
     /// Dead declarations each member made about others (its events), by name.
-    func deadDeclarations(excluding names: Set<String> = []) -> [String] {
+    public func deadDeclarations(excluding names: Set<String> = []) -> [String] {
         simulation.addresses.compactMap { simulation.node($0) }.flatMap { node in
             node.events.compactMap { event -> String? in
                 if case .dead(let member) = event, !names.contains(member.id.name) { return member.id.name }
@@ -137,6 +148,18 @@ final class SimulatedCluster {
         }
     }
 
-    func name(_ address: SimAddress) -> String { "n\(address.index)" }
-    var allNames: Set<String> { Set(simulation.addresses.map(name)) }
+    /// Runs until `condition` holds, checking it every `every` of virtual time (checking a
+    /// thousand views after every event would cost more than the run), or `timeout` passes.
+    @discardableResult
+    public func run(until condition: () -> Bool, timeout: Duration, every: Duration = .milliseconds(100)) -> Bool {
+        let deadline = simulation.now + timeout
+        while !condition() {
+            guard simulation.now < deadline else { return false }
+            simulation.run(until: min(simulation.now + every, deadline))
+        }
+        return true
+    }
+
+    public func name(_ address: SimAddress) -> String { "n\(address.index)" }
+    public var allNames: Set<String> { Set(simulation.addresses.map(name)) }
 }

@@ -1,0 +1,123 @@
+import ChorusCore
+import ChorusMembership
+import ChorusWire
+import Testing
+
+/// The rules that end a suspicion, driven by hand on one instance (no simulator): refutation
+/// answered to the accuser, stale-news correction, and the recheck of a lone suspicion.
+@Suite("Suspicion rules on one member")
+struct SuspicionRulesTests {
+    static let me = MemberID(name: "a", uid: NodeUID(rawValue: 1), generation: 1)
+    static let b = MemberID(name: "b", uid: NodeUID(rawValue: 2), generation: 1)
+    static let c = MemberID(name: "c", uid: NodeUID(rawValue: 3), generation: 1)
+
+    /// Member `a` at time 0 that knows `b` and `c` alive at the given incarnations.
+    static func member(b bIncarnation: UInt64 = 0, c cIncarnation: UInt64 = 0, lifeguard: Bool = true) -> SWIMInstance {
+        var settings = SWIMSettings.lan
+        settings.lifeguard = lifeguard
+        var instance = SWIMInstance(me: me, address: "a:1", settings: settings, random: ProtocolRandom(seed: 7), now: .zero)
+        let news = [
+            MemberGossip(member: b, address: "b:1", state: MemberState(.alive, Incarnation(bIncarnation)), meta: []),
+            MemberGossip(member: c, address: "c:1", state: MemberState(.alive, Incarnation(cIncarnation)), meta: []),
+        ]
+        _ = instance.receive(MembershipPacket(sender: b, senderAddress: "b:1", probe: .none, gossip: news), from: "b:1", now: .zero)
+        return instance
+    }
+
+    /// The gossip of every packet sent to `address`.
+    static func gossip(in directives: [SWIMDirective], to address: String) -> [MemberGossip] {
+        directives.flatMap { directive -> [MemberGossip] in
+            if case let .send(packet, to, _) = directive, to == address { return packet.gossip }
+            return []
+        }
+    }
+
+    /// Runs `a` until `end`, acking its direct pings to the members in `responsive`; returns the
+    /// news it sent to `watch` in packets that carry no probe, with their times.
+    static func drive(_ a: inout SWIMInstance, from start: ProtocolTime, until end: (ProtocolTime, [SWIMDirective]) -> Bool,
+                      responsive: [MemberID], watch: String) -> (sent: [(ProtocolTime, MemberGossip)], now: ProtocolTime) {
+        var now = start
+        var sent: [(ProtocolTime, MemberGossip)] = []
+        while now < start + .seconds(120) {
+            now = a.nextDeadline
+            var directives = a.tick(now: now)
+            var answers: [SWIMDirective] = []
+            for directive in directives {
+                guard case let .send(packet, to, _) = directive else { continue }
+                if to == watch, case .none = packet.probe { sent += packet.gossip.map { (now, $0) } }
+                if case let .ping(sequence, target) = packet.probe, let member = responsive.first(where: { $0 == target }) {
+                    let ack = MembershipPacket(sender: member, senderAddress: to, probe: .ack(sequence: sequence), gossip: [])
+                    answers += a.receive(ack, from: to, now: now + .milliseconds(1))
+                }
+            }
+            directives += answers
+            if end(now, directives) { break }
+        }
+        return (sent, now)
+    }
+
+    @Test("given news that c is suspect at an incarnation c already refuted, then the sender is told c's newer state")
+    func staleSuspicionIsCorrected() {
+        var a = Self.member(c: 3)
+        let stale = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, Incarnation(2)), meta: nil, accuser: "b")
+        let directives = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [stale]),
+                                   from: "b:1", now: .millis(10))
+        let answer = Self.gossip(in: directives, to: "b:1")
+        #expect(answer.contains { $0.member == Self.c && $0.state == MemberState(.alive, Incarnation(3)) })
+        #expect(a.members["c"]?.state == MemberState(.alive, Incarnation(3)), "the stale news changes nothing here")
+    }
+
+    @Test("given the same stale news without Lifeguard, nothing is answered (plain SWIM)")
+    func plainSWIMDoesNotCorrect() {
+        var a = Self.member(c: 3, lifeguard: false)
+        let stale = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, Incarnation(2)), meta: nil, accuser: "b")
+        let directives = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [stale]),
+                                   from: "b:1", now: .millis(10))
+        #expect(Self.gossip(in: directives, to: "b:1").isEmpty)
+    }
+
+    @Test("given a suspicion of this member, then it refutes with a higher incarnation and the accuser hears it first")
+    func refutationAnswersTheAccuser() {
+        var a = Self.member()
+        let accusation = MemberGossip(member: Self.me, address: "a:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b")
+        let directives = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation]),
+                                   from: "b:1", now: .millis(10))
+        #expect(a.incarnation == Incarnation(1))
+        #expect(Self.gossip(in: directives, to: "b:1").contains { $0.member == Self.me && $0.state == MemberState(.alive, Incarnation(1)) })
+    }
+
+    @Test("given a lone suspicion that comes due, then it is announced again and the suspect gets one more probe interval")
+    func loneSuspicionIsRechecked() {
+        var a = Self.member()
+        let accusation = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b")
+        _ = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation]), from: "b:1", now: .zero)
+        #expect(a.members["c"]?.state.status == .suspect)
+        // c acks every ping (it is alive) but its refutation never reached a. With 3 members a
+        // lone suspicion runs 24 s.
+        let (sent, now) = Self.drive(&a, from: .zero, until: { now, _ in now >= .millis(24_000) }, responsive: [Self.b, Self.c], watch: "c:1")
+        #expect(a.members["c"]?.state.status == .suspect, "not dead when the timer first runs out")
+        let toldAfterTimeout = sent.contains { time, news in
+            time >= ProtocolTime.millis(24_000) && news.member == Self.c && news.state.status == .suspect
+        }
+        #expect(toldAfterTimeout, "the suspect is told")
+        // c answers with its refutation: the suspicion ends.
+        let refutation = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.alive, Incarnation(1)), meta: [])
+        _ = a.receive(MembershipPacket(sender: Self.c, senderAddress: "c:1", probe: .none, gossip: [refutation]), from: "c:1", now: now + .milliseconds(100))
+        #expect(a.members["c"]?.state == MemberState(.alive, Incarnation(1)))
+    }
+
+    @Test("given a lone suspicion and a silent suspect, then it is declared dead one probe interval after the timer ran out")
+    func silentSuspectDies() {
+        var a = Self.member()
+        let accusation = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b")
+        _ = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation]), from: "b:1", now: .zero)
+        let (sent, deadAt) = Self.drive(&a, from: .zero, until: { _, directives in
+            directives.contains { if case .event(.dead(let member)) = $0 { member.id == Self.c } else { false } }
+        }, responsive: [Self.b], watch: "c:1")
+        #expect(a.members["c"]?.state.status == .dead)
+        let recheckedOneIntervalBefore = sent.contains { time, news in
+            deadAt - time == .seconds(1) && news.member == Self.c && news.state.status == .suspect
+        }
+        #expect(recheckedOneIntervalBefore, "dead one probe interval after the suspicion was announced to it again")
+    }
+}
