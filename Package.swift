@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusMembershipSimulation", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
-        .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusTests",
             dependencies: [

@@ -25,11 +25,11 @@ public struct SimulatedMember: SimulatedNode {
     public init(at simAddress: SimAddress, settings: SWIMSettings, random: inout SimulationRandom, now: VirtualTime) {
         let id = MemberID(name: "n\(simAddress.index)", uid: NodeUID(rawValue: random.next()), generation: now.nanos)
         instance = SWIMInstance(me: id, address: Self.address(simAddress), settings: settings,
-                                random: ProtocolRandom(seed: random.next()), now: ProtocolTime(nanos: now.nanos))
+                                random: ProtocolRandom(seed: random.next()), now: now)
     }
 
     public mutating func receive(_ message: Message, from sender: SimAddress, at now: VirtualTime, effects: inout Effects<Message>) {
-        let time = ProtocolTime(nanos: now.nanos)
+        let time = now
         switch message {
         case let .packet(packet, overStream):
             perform(instance.receive(packet, from: Self.address(sender), overStream: overStream, now: time), &effects)
@@ -39,13 +39,13 @@ public struct SimulatedMember: SimulatedNode {
 
     public mutating func wake(at now: VirtualTime, effects: inout Effects<Message>) {
         if let scheduled = scheduledWake, now >= scheduled { scheduledWake = nil }
-        perform(instance.tick(now: ProtocolTime(nanos: now.nanos)), &effects)
+        perform(instance.tick(now: now), &effects)
     }
 
     public mutating func undeliverable(_ message: Message, to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
                                 effects: inout Effects<Message>) {
         perform(instance.undeliverable(to: Self.address(peer), refused: reason == .refused,
-                                       now: ProtocolTime(nanos: now.nanos)), &effects)
+                                       now: now), &effects)
     }
 
     /// Carries out directives, then asks to be woken at the core's next deadline (once).
@@ -62,7 +62,7 @@ public struct SimulatedMember: SimulatedNode {
                 events.append(event)
             }
         }
-        let deadline = VirtualTime(nanos: instance.nextDeadline.nanos)
+        let deadline = instance.nextDeadline
         if scheduledWake.map({ deadline < $0 }) ?? true {
             scheduledWake = deadline
             effects.wake(at: deadline)
@@ -93,7 +93,7 @@ public final class SimulatedCluster {
 
     public func join(_ address: SimAddress, seeds: [SimAddress]) {
         simulation.call(address) { node, effects in
-            let directives = node.instance.join(seeds: seeds.map(SimulatedMember.address), now: ProtocolTime(nanos: effects.now.nanos))
+            let directives = node.instance.join(seeds: seeds.map(SimulatedMember.address), now: effects.now)
             node.perform(directives, &effects)
         }
     }

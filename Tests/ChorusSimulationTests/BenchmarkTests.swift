@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChorusCore
 import ChorusSimulation
 import ChorusTestSupport
 import Testing

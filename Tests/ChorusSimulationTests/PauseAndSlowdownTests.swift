@@ -1,3 +1,4 @@
+import ChorusCore
 import ChorusSimulation
 import ChorusTestSupport
 import Testing

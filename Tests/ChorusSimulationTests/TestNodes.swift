@@ -1,3 +1,4 @@
+import ChorusCore
 import ChorusSimulation
 
 /// What test nodes send each other.
