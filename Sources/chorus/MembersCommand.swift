@@ -30,7 +30,7 @@ struct MembersCommand: AsyncParsableCommand {
         do {
             body = try await Self.fetch("http://\(address)/v1/members", timeout: timeout)
         } catch {
-            FileHandle.standardError.write(Data("error: no answer from the admin API at \(address): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: no answer from the admin API at \(address): \(Self.reason(error))\n".utf8))
             throw ExitCode(1)
         }
         if json {
@@ -64,6 +64,14 @@ struct MembersCommand: AsyncParsableCommand {
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// A one-line reason for a failed request (URLSession's errors nest the useful text).
+    static func reason(_ error: any Error) -> String {
+        if error is Failure { return "\(error)" }
+        let nsError = error as NSError
+        if let text = nsError.userInfo[NSLocalizedDescriptionKey] as? String { return text }
+        return "\(error)"
     }
 
     static func fetch(_ url: String, timeout: Double) async throws -> Data {
