@@ -205,4 +205,22 @@ struct MembershipTests {
         #expect(cluster.agents[0]!.isRunning)
         await cluster.stopAll()
     }
+
+    @Test("given debug_faults, when n1 drops all membership traffic with n2, then n1 declares n2 dead; when the faults are cleared, n2 is alive again")
+    func injectedFaults() async throws {
+        let cluster = try Cluster(count: 2, name: "faults", membership: "debug_faults: true")
+        try await cluster.startAll()
+        #expect(await Self.eventually(cluster.admins[0], Self.allAlive(2)))
+        let set = await AdminClient.send(cluster.admins[0], "PUT", "/v1/debug/faults",
+                                         body: #"{"drop_inbound": ["n2"], "drop_outbound": ["n2"]}"#)
+        #expect(set?.status == 200, "\(set?.body ?? "no answer")")
+        let dead = await Self.eventually(cluster.admins[0]) { views in views.contains { $0.name == "n2" && $0.status == "dead" } }
+        let views = await Self.members(cluster.admins[0])
+        #expect(dead, "\(views)")
+        #expect(await AdminClient.send(cluster.admins[0], "DELETE", "/v1/debug/faults")?.status == 200)
+        let healed = await Self.eventually(cluster.admins[0], Self.allAlive(2))
+        let after = await Self.members(cluster.admins[0])
+        #expect(healed, "\(after)\n\(cluster.logs)")
+        await cluster.stopAll()
+    }
 }
