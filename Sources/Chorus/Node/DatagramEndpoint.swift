@@ -12,7 +12,8 @@ final class DatagramEndpoint: @unchecked Sendable {
     private let logger: Logger
     private let rejections: RejectionLog
     private var socket: UDPSocket?
-    /// Membership datagrams, with their sender's address; set before `start`.
+    /// Membership datagrams, with their sender's address, for the membership shell; set by the
+    /// node before `start`.
     var onMembership: ((MembershipPacket, SocketAddress) -> Void)?
 
     init(loop: EventLoop, bind: SocketAddress, logger: Logger) {
@@ -50,12 +51,7 @@ final class DatagramEndpoint: @unchecked Sendable {
             rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
                               "dropped datagram from \(sender): a \(message.type) belongs on TCP")
         case .membership(let packet):
-            if let onMembership {
-                onMembership(packet, sender)
-            } else {
-                rejections.reject(transport: "udp", reason: "membership_not_running", nowMillis: loop.nowMillis,
-                                  "dropped membership datagram from \(sender): membership is not running on this node")
-            }
+            onMembership?(packet, sender)
         }
     }
 
