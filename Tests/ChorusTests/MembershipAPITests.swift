@@ -65,6 +65,36 @@ struct MembershipAPITests {
         await a.stop()
     }
 
+    @Test("given two subscribers, then each gets the events from its subscription on")
+    func subscribersFromNowOn() async throws {
+        let ports = try FreePorts.take(2)
+        let a = try Self.node("a", port: ports[0])
+        let b = try Self.node("b", port: ports[1], seeds: [ports[0]])
+        let early = a.membershipEvents()
+        try await a.start()
+        try await b.start()
+        #expect(await Self.eventually { await Self.statuses(a)["b"] == .alive })
+        let late = a.membershipEvents()
+        await b.leave()
+
+        func names(until stop: (MembershipEvent) -> Bool, _ stream: AsyncStream<MembershipEvent>) async -> [String] {
+            var seen: [String] = []
+            for await event in stream {
+                seen.append("\(event)".prefix { $0 != "(" } + ":" + event.member.id.name)
+                if stop(event) { break }
+            }
+            return seen
+        }
+        let isLeft: (MembershipEvent) -> Bool = { if case .left = $0 { true } else { false } }
+        let earlyEvents = await names(until: isLeft, early)
+        let lateEvents = await names(until: isLeft, late)
+        #expect(earlyEvents.first == "joined:b", "\(earlyEvents)")
+        #expect(earlyEvents.last == "left:b", "\(earlyEvents)")
+        #expect(lateEvents == ["left:b"], "the late subscriber sees only what happened after it subscribed")
+        await b.stop()
+        await a.stop()
+    }
+
     @Test("given metadata over the limit, then updateMeta refuses it with the limit")
     func metaTooLarge() async throws {
         let a = try Self.node("a", port: try FreePorts.take(1)[0])
