@@ -120,12 +120,21 @@ final class PeerLinks: @unchecked Sendable {
         if let link = links.values.first(where: { $0.isEstablished && $0.peerAddress == address }) {
             link.connection.send(frame)
         } else if let link = links.values.first(where: { !$0.isEstablished && $0.peerAddress == address }) {
-            link.pending.append(frame)
+            Self.enqueue(frame, in: &link.pending)
         } else if dialling[address] != nil {
-            dialling[address]!.append(frame)
+            Self.enqueue(frame, in: &dialling[address]!)
         } else {
             dial(address, frames: [frame])
         }
+    }
+
+    /// Frames kept for a link that is not up yet; past this the oldest go (a node that accepts
+    /// but never says hello, e.g. paused, must not make us hoard its pings).
+    static let maxPendingFrames = 64
+
+    private static func enqueue(_ frame: [UInt8], in queue: inout [[UInt8]]) {
+        if queue.count >= maxPendingFrames { queue.removeFirst() }
+        queue.append(frame)
     }
 
     /// The addresses of the members membership considers active: links to them are kept.
@@ -199,6 +208,9 @@ final class PeerLinks: @unchecked Sendable {
             self.links.removeValue(forKey: key)
             self.linksGauge.record(self.links.count)
             self.closed(link, reason: reason)
+            if !self.stopping, !link.pending.isEmpty, let address = link.peerAddress {
+                self.onUndeliverable?(address, false) // it went away before the hellos
+            }
             // A link to a member that was up went down: find out at once whether its process is
             // gone (the dial is refused) or merely unreachable.
             if !self.stopping, link.isEstablished, let address = link.peerAddress, self.wanted.contains(address),
