@@ -42,7 +42,7 @@ public struct MemberState: Hashable, Sendable, CustomStringConvertible {
 /// Who a member is: its name, and which run of its process.
 ///
 /// A node that restarts keeps its name and gets a new uid and a later `generation` (its start
-/// time in milliseconds, from the shell). News about a later generation replaces the member;
+/// time in nanoseconds of the wall clock, from the shell). News about a later generation replaces the member;
 /// news about an earlier one is about a process that no longer exists and is ignored
 /// (memberlist #311, swift-cluster-membership #67).
 public struct MemberID: Hashable, Sendable, CustomStringConvertible, WireBody {

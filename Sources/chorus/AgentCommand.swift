@@ -119,13 +119,15 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs a node as a service: starts it, waits for graceful shutdown (SIGTERM/SIGINT), stops it.
+/// Runs a node as a service: starts it, waits for graceful shutdown (SIGTERM/SIGINT), leaves the
+/// cluster (its peers record it as `left`, not `dead`), then stops it.
 struct NodeService: Service {
     let node: ClusterNode
 
     func run() async throws {
         try await node.start()
         try? await gracefulShutdown()
+        await node.leave()
         await node.stop()
     }
 }

@@ -126,6 +126,29 @@ struct MembershipTests {
         await cluster.stopAll()
     }
 
+    @Test("given three agents, when one is stopped with SIGTERM, then it leaves: every survivor records it as left, not dead")
+    func terminateLeavesGracefully() async throws {
+        let cluster = try Cluster(count: 3, name: "leave")
+        try await cluster.startAll()
+        for admin in cluster.admins { #expect(await Self.eventually(admin, Self.allAlive(3))) }
+
+        // When n3 gets SIGTERM.
+        #expect(await cluster.agents[2]?.stop() == 0, "it exits 0")
+
+        // Then the survivors say it left, and keep saying so (its refused port is no death).
+        for admin in cluster.admins.prefix(2) {
+            let left = await Self.eventually(admin) { views in views.contains { $0.name == "n3" && $0.status == "left" } }
+            let views = await Self.members(admin)
+            #expect(left, "\(admin): \(views)\n\(cluster.logs)")
+        }
+        try await Task.sleep(for: .seconds(1))
+        for admin in cluster.admins.prefix(2) {
+            let status = await Self.members(admin).first { $0.name == "n3" }?.status
+            #expect(status == "left")
+        }
+        await cluster.stopAll()
+    }
+
     @Test("given lan timers, when a node is paused (SIGSTOP) for 2 s, then no survivor declares it dead")
     func pausedNodeIsNotDead() async throws {
         let cluster = try Cluster(count: 3, name: "pause", membership: """
