@@ -93,6 +93,12 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// Calls `body` with this address as a kernel `sockaddr` and its length.
+    public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
+        let length = socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        return try withSockAddr { try body($0, length) }
+    }
+
     /// Calls `body` with this address as a kernel `sockaddr`.
     func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>) throws -> R) rethrows -> R {
         if isIPv6 {

@@ -3,9 +3,6 @@ import Chorus
 import ChorusAdmin
 import ChorusLoop
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `chorus members`: the members a running node knows, from its admin API.
 struct MembersCommand: AsyncParsableCommand {
@@ -28,9 +25,13 @@ struct MembersCommand: AsyncParsableCommand {
         let address = try adminAddress()
         let body: Data
         do {
-            body = try await Self.fetch("http://\(address)/v1/members", timeout: timeout)
+            let answer = try AdminHTTPClient.request("GET", "/v1/members", to: address, timeout: timeout)
+            guard answer.status == 200 else {
+                throw AdminHTTPClient.Failure(description: "HTTP \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+            }
+            body = Data(answer.body)
         } catch {
-            FileHandle.standardError.write(Data("error: no answer from the admin API at \(address): \(Self.reason(error))\n".utf8))
+            FileHandle.standardError.write(Data("error: no answer from the admin API at \(address): \(error)\n".utf8))
             throw ExitCode(1)
         }
         if json {
@@ -47,43 +48,19 @@ struct MembersCommand: AsyncParsableCommand {
         print(Self.table(members), terminator: "")
     }
 
-    func adminAddress() throws -> String {
+    func adminAddress() throws -> SocketAddress {
         if let admin {
-            do { return "\(try SocketAddress(admin))" } catch { throw ValidationError("--admin: \(error)") }
+            do { return try SocketAddress(admin) } catch { throw ValidationError("--admin: \(error)") }
         }
         guard let config, let node else {
             throw ValidationError("give --admin HOST:PORT, or --config FILE and --node NAME")
         }
         let cluster = try loadOrExit(config)
         do {
-            return "\(try cluster.node(named: node).admin)"
+            return try cluster.node(named: node).admin
         } catch {
             throw ValidationError("\(error)")
         }
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// A one-line reason for a failed request (URLSession's errors nest the useful text).
-    static func reason(_ error: any Error) -> String {
-        if error is Failure { return "\(error)" }
-        let nsError = error as NSError
-        if let text = nsError.userInfo[NSLocalizedDescriptionKey] as? String { return text }
-        return "\(error)"
-    }
-
-    static func fetch(_ url: String, timeout: Double) async throws -> Data {
-        guard let url = URL(string: url) else { throw Failure(description: "bad URL \(url)") }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = timeout
-        let (data, response) = try await URLSession.shared.data(for: request)
-        guard let http = response as? HTTPURLResponse else { throw Failure(description: "not an HTTP answer") }
-        guard http.statusCode == 200 else {
-            throw Failure(description: "HTTP \(http.statusCode): \(String(decoding: data.prefix(300), as: UTF8.self))")
-        }
-        return data
     }
 
     /// NAME UID ADDRESS STATUS INCARNATION META, columns as wide as their longest cell.

@@ -149,6 +149,32 @@ struct MembershipTests {
         await cluster.stopAll()
     }
 
+    @Test("given two agents, then chorus members prints their table and --json the API's list; a silent address exits 1 with the reason")
+    func membersCommand() async throws {
+        let cluster = try Cluster(count: 2, name: "cli")
+        try await cluster.startAll()
+        #expect(await Self.eventually(cluster.admins[0], Self.allAlive(2)))
+
+        let table = try AgentProcess(["members", "--admin", cluster.admins[0]], in: cluster.dir)
+        #expect(await table.waitForExit() == 0)
+        let lines = table.log.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("NAME") == true, "\(table.log)")
+        #expect(lines.filter { $0.hasPrefix("n1 ") || $0.hasPrefix("n2 ") }.allSatisfy { $0.contains(" alive ") }, "\(table.log)")
+        #expect(lines.count == 3, "\(table.log)")
+
+        let json = try AgentProcess(["members", "--config", cluster.config, "--node", "n2", "--json"], in: cluster.dir)
+        #expect(await json.waitForExit() == 0)
+        let list = try JSONSerialization.jsonObject(with: Data(json.log.utf8)) as? [[String: Any]]
+        #expect(list?.compactMap { $0["name"] as? String }.sorted() == ["n1", "n2"], "\(json.log)")
+
+        let silent = try FreePorts.take(1)[0]
+        let failed = try AgentProcess(["members", "--admin", "127.0.0.1:\(silent)", "--timeout", "1"], in: cluster.dir)
+        #expect(await failed.waitForExit() == 1)
+        #expect(failed.log.contains("no answer from the admin API at 127.0.0.1:\(silent)"), "\(failed.log)")
+        #expect(failed.log.contains("Connection refused"), "\(failed.log)")
+        await cluster.stopAll()
+    }
+
     @Test("given lan timers, when a node is paused (SIGSTOP) for 2 s, then no survivor declares it dead")
     func pausedNodeIsNotDead() async throws {
         let cluster = try Cluster(count: 3, name: "pause", membership: """
