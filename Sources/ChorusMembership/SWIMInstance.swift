@@ -363,8 +363,12 @@ public struct SWIMInstance: Sendable {
         let bounds = Suspicion.bounds(clusterSize: activeCount, probeInterval: settings.probeInterval,
                                       suspicionMultiplier: settings.suspicionMultiplier,
                                       maxTimeoutMultiplier: settings.suspicionMaxTimeoutMultiplier)
-        // Without Lifeguard the timeout is fixed at the minimum (plain SWIM with suspicion).
-        let k = settings.lifeguard ? max(settings.suspicionMultiplier - 2, 0) : 0
+        // Without Lifeguard the timeout is fixed at the minimum (plain SWIM with suspicion). With
+        // it, k confirmations are wanted, unless fewer members than k could ever send one (all but
+        // this node and the suspect): then the minimum applies, as in memberlist, or a small
+        // cluster would always wait for the maximum.
+        var k = settings.lifeguard ? max(settings.suspicionMultiplier - 2, 0) : 0
+        if activeCount - 2 < k { k = 0 }
         suspicions[name] = Suspicion(start: now, suspectedBy: accuser, k: k, min: bounds.min,
                                      max: settings.lifeguard ? bounds.max : bounds.min)
     }

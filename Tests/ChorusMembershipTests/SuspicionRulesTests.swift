@@ -10,8 +10,11 @@ struct SuspicionRulesTests {
     static let me = MemberID(name: "a", uid: NodeUID(rawValue: 1), generation: 1)
     static let b = MemberID(name: "b", uid: NodeUID(rawValue: 2), generation: 1)
     static let c = MemberID(name: "c", uid: NodeUID(rawValue: 3), generation: 1)
+    static let d = MemberID(name: "d", uid: NodeUID(rawValue: 4), generation: 1)
+    static let e = MemberID(name: "e", uid: NodeUID(rawValue: 5), generation: 1)
 
-    /// Member `a` at time 0 that knows `b` and `c` alive at the given incarnations.
+    /// Member `a` at time 0 that knows `b` and `c` alive at the given incarnations, and `d` and `e`
+    /// (five members: enough for Lifeguard to want k = 2 confirmations).
     static func member(b bIncarnation: UInt64 = 0, c cIncarnation: UInt64 = 0, lifeguard: Bool = true) -> SWIMInstance {
         var settings = SWIMSettings.lan
         settings.lifeguard = lifeguard
@@ -19,6 +22,8 @@ struct SuspicionRulesTests {
         let news = [
             MemberGossip(member: b, address: "b:1", state: MemberState(.alive, Incarnation(bIncarnation)), meta: []),
             MemberGossip(member: c, address: "c:1", state: MemberState(.alive, Incarnation(cIncarnation)), meta: []),
+            MemberGossip(member: d, address: "d:1", state: MemberState(.alive, .zero), meta: []),
+            MemberGossip(member: e, address: "e:1", state: MemberState(.alive, .zero), meta: []),
         ]
         _ = instance.receive(MembershipPacket(sender: b, senderAddress: "b:1", probe: .none, gossip: news), from: "b:1", now: .zero)
         return instance
@@ -92,9 +97,9 @@ struct SuspicionRulesTests {
         let accusation = MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b")
         _ = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation]), from: "b:1", now: .zero)
         #expect(a.members["c"]?.state.status == .suspect)
-        // c acks every ping (it is alive) but its refutation never reached a. With 3 members a
+        // c acks every ping (it is alive) but its refutation never reached a. With 5 members a
         // lone suspicion runs 24 s.
-        let (sent, now) = Self.drive(&a, from: .zero, until: { now, _ in now >= .millis(24_000) }, responsive: [Self.b, Self.c], watch: "c:1")
+        let (sent, now) = Self.drive(&a, from: .zero, until: { now, _ in now >= .millis(24_000) }, responsive: [Self.b, Self.c, Self.d, Self.e], watch: "c:1")
         #expect(a.members["c"]?.state.status == .suspect, "not dead when the timer first runs out")
         let toldAfterTimeout = sent.contains { time, news in
             time >= ProtocolTime.millis(24_000) && news.member == Self.c && news.state.status == .suspect
@@ -113,11 +118,28 @@ struct SuspicionRulesTests {
         _ = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation]), from: "b:1", now: .zero)
         let (sent, deadAt) = Self.drive(&a, from: .zero, until: { _, directives in
             directives.contains { if case .event(.dead(let member)) = $0 { member.id == Self.c } else { false } }
-        }, responsive: [Self.b], watch: "c:1")
+        }, responsive: [Self.b, Self.d, Self.e], watch: "c:1")
         #expect(a.members["c"]?.state.status == .dead)
         let recheckedOneIntervalBefore = sent.contains { time, news in
             deadAt - time == .seconds(1) && news.member == Self.c && news.state.status == .suspect
         }
         #expect(recheckedOneIntervalBefore, "dead one probe interval after the suspicion was announced to it again")
+    }
+
+    @Test("given three members, when one is suspected, then no confirmation is awaited: the minimum timeout applies")
+    func smallClusterUsesTheMinimum() {
+        var settings = SWIMSettings.lan
+        settings.lifeguard = true
+        var a = SWIMInstance(me: Self.me, address: "a:1", settings: settings, random: ProtocolRandom(seed: 7), now: .zero)
+        let news = [
+            MemberGossip(member: Self.b, address: "b:1", state: MemberState(.alive, .zero), meta: []),
+            MemberGossip(member: Self.c, address: "c:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b"),
+        ]
+        _ = a.receive(MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: news), from: "b:1", now: .zero)
+        let (_, deadAt) = Self.drive(&a, from: .zero, until: { _, directives in
+            directives.contains { if case .event(.dead(let member)) = $0 { member.id == Self.c } else { false } }
+        }, responsive: [Self.b], watch: "c:1")
+        // Only b could confirm, and k = 2: memberlist's rule sets k = 0, so min = 4 s, not 24 s.
+        #expect(deadAt == .millis(4_000))
     }
 }
