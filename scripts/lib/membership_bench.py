@@ -649,10 +649,13 @@ def report(results, args):
           f"pause: SIGSTOP {args.pause:g} s, watched until {args.pause_watch:g} s after SIGCONT; "
           f"kill: kill -9 until every survivor marks it dead (timeout {args.kill_timeout:g} s)")
     print()
-    hdr = (f"{'N':>3} {'impl':<13} {'converge s':>10} {'kill all s':>10} {'kill 1st s':>10} "
+    hdr = (f"{'N':>3} {'impl':<13} {'conv all s':>10} {'conv p50 s':>10} {'kill all s':>10} {'kill 1st s':>10} "
            f"{'pause: dead by':>14} {'suspect by':>10} {'idle CPU %':>10} {'RSS MiB':>8}")
-    print("medians per node (CPU % is of one core; 'pause: dead by' is the most observers that ever "
-          "saw the paused node dead, over all runs, of N-1)")
+    print("medians over the runs. conv all/p50: until every node / half the nodes saw all N alive; "
+          "kill all/1st: until every / the first survivor marked the killed node dead;")
+    print("pause: dead by / suspect by: the most observers that ever saw the paused node dead / suspect "
+          "in one run, of N-1 (Serf's RPC shows no suspect state); idle CPU % (of one core) and RSS: "
+          "mean per node")
     print(hdr)
     by = {}
     for r in results:
@@ -663,35 +666,39 @@ def report(results, args):
             rows = by.get((n, impl), [])
             if not rows:
                 continue
-            m = {k: med(rows, k) for k in ("converge_s", "kill_all_s", "kill_first_s", "idle_cpu_pct", "rss_mib")}
+            m = {k: med(rows, k) for k in ("converge_s", "converge_median_s", "kill_all_s", "kill_first_s",
+                                           "idle_cpu_pct", "rss_mib")}
             meds[impl] = m
             dead = [r.get("pause_dead_by") for r in rows if r.get("pause_dead_by") is not None]
             susp = [r.get("pause_suspect_by") for r in rows if r.get("pause_suspect_by") is not None]
             obs = rows[0].get("pause_observers", n - 1)
             dead_s = (f"{'yes' if max(dead) else 'no'} {max(dead)}/{obs}" if dead else "-")
             susp_s = f"{max(susp)}/{obs}" if susp else "-"
-            print(f"{n:>3} {impl:<13} {fmt(m['converge_s']):>10} {fmt(m['kill_all_s']):>10} "
+            print(f"{n:>3} {impl:<13} {fmt(m['converge_s']):>10} {fmt(m['converge_median_s']):>10} {fmt(m['kill_all_s']):>10} "
                   f"{fmt(m['kill_first_s']):>10} {dead_s:>14} {susp_s:>10} "
                   f"{fmt(m['idle_cpu_pct']):>10} {fmt(m['rss_mib'], 1):>8}")
         if "chorus" in meds and "serf" in meds:
             def ratio(k):
                 a, b = meds["chorus"][k], meds["serf"][k]
                 return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
-            print(f"{n:>3} {'chorus/serf':<13} {ratio('converge_s'):>10} {ratio('kill_all_s'):>10} "
+            print(f"{n:>3} {'chorus/serf':<13} {ratio('converge_s'):>10} {ratio('converge_median_s'):>10} {ratio('kill_all_s'):>10} "
                   f"{ratio('kill_first_s'):>10} {'':>14} {'':>10} {ratio('idle_cpu_pct'):>10} {ratio('rss_mib'):>8}")
     print()
     print("per run:")
-    print(f"{'run':>3} {'N':>3} {'impl':<7} {'converge s':>10} {'kill all s':>10} {'kill 1st s':>10} "
-          f"{'pause dead':>10} {'suspect':>8} {'idle CPU %':>10} {'CPU max':>8} {'RSS MiB':>8} {'RSS max':>8}  notes")
+    print(f"{'run':>3} {'N':>3} {'impl':<7} {'conv all s':>10} {'conv p50 s':>10} {'kill all s':>10} {'kill 1st s':>10} "
+          f"{'pause dead':>10} {'suspect':>8} {'idle CPU %':>10} {'CPU max':>8} {'RSS MiB':>8} {'RSS max':>8} "
+          f"{'poller %':>8}  notes")
     for r in results:
         notes = "; ".join(r[k] for k in ("converge_note", "kill_note", "error") if r.get(k))
         if r.get("pause_healed") is False:
             notes = (notes + "; " if notes else "") + "not all alive again after the pause"
-        print(f"{r['run']:>3} {r['n']:>3} {r['impl']:<7} {fmt(r.get('converge_s')):>10} {fmt(r.get('kill_all_s')):>10} "
+        print(f"{r['run']:>3} {r['n']:>3} {r['impl']:<7} {fmt(r.get('converge_s')):>10} "
+              f"{fmt(r.get('converge_median_s')):>10} {fmt(r.get('kill_all_s')):>10} "
               f"{fmt(r.get('kill_first_s')):>10} {str(r.get('pause_dead_by', '-')):>10} "
               f"{str(r.get('pause_suspect_by') if r.get('pause_suspect_by') is not None else '-'):>8} "
               f"{fmt(r.get('idle_cpu_pct')):>10} {fmt(r.get('idle_cpu_pct_max')):>8} "
-              f"{fmt(r.get('rss_mib'), 1):>8} {fmt(r.get('rss_mib_max'), 1):>8}  {notes}")
+              f"{fmt(r.get('rss_mib'), 1):>8} {fmt(r.get('rss_mib_max'), 1):>8} "
+              f"{fmt(r.get('poller_cpu_pct'), 1):>8}  {notes}")
 
 
 def main():
