@@ -333,6 +333,8 @@ class Poller:
 
     cpu_s = 0.0
     wall_s = 0.0
+    requests = 0
+    request_s = 0.0
 
     def _run(self, nodes, step, timeout, only):
         stop_at = time.monotonic() + timeout
@@ -354,6 +356,7 @@ class Poller:
                 k += 1
                 if time.monotonic() >= stop_at:
                     return
+                t_send = time.monotonic()
                 try:
                     view = client.members(only)
                 except Exception:  # noqa: BLE001 - a starting/paused node; retry on the next tick
@@ -361,6 +364,8 @@ class Poller:
                     continue
                 t = time.monotonic()
                 with lock:
+                    self.requests += 1
+                    self.request_s += t - t_send
                     finished = step(node, view, t)
                 if finished:
                     done[node] = t
@@ -600,7 +605,9 @@ def run_cluster(impl, n, args, run_no):
             + (f" ({res['kill_note']})" if "kill_note" in res else ""))
         c.check_alive()
         res["poller_cpu_pct"] = 100.0 * poller.cpu_s / poller.wall_s if poller.wall_s else None
-        log(f"  {label}: the pollers used {fmt(res['poller_cpu_pct'], 1)} % of one core while polling")
+        res["poll_ms"] = 1000.0 * poller.request_s / poller.requests if poller.requests else None
+        log(f"  {label}: the pollers used {fmt(res['poller_cpu_pct'], 1)} % of one core while polling; "
+            f"{poller.requests} answered polls took {fmt(res['poll_ms'])} ms each on average")
         return res
     finally:
         c.stop()
@@ -684,10 +691,11 @@ def report(results, args):
             print(f"{n:>3} {'chorus/serf':<13} {ratio('converge_s'):>10} {ratio('converge_median_s'):>10} {ratio('kill_all_s'):>10} "
                   f"{ratio('kill_first_s'):>10} {'':>14} {'':>10} {ratio('idle_cpu_pct'):>10} {ratio('rss_mib'):>8}")
     print()
-    print("per run:")
+    print("per run (poller %: the polling program's CPU while it polled, of one core; poll ms: mean time of "
+          "one answered poll):")
     print(f"{'run':>3} {'N':>3} {'impl':<7} {'conv all s':>10} {'conv p50 s':>10} {'kill all s':>10} {'kill 1st s':>10} "
           f"{'pause dead':>10} {'suspect':>8} {'idle CPU %':>10} {'CPU max':>8} {'RSS MiB':>8} {'RSS max':>8} "
-          f"{'poller %':>8}  notes")
+          f"{'poller %':>8} {'poll ms':>7}  notes")
     for r in results:
         notes = "; ".join(r[k] for k in ("converge_note", "kill_note", "error") if r.get(k))
         if r.get("pause_healed") is False:
@@ -698,7 +706,7 @@ def report(results, args):
               f"{str(r.get('pause_suspect_by') if r.get('pause_suspect_by') is not None else '-'):>8} "
               f"{fmt(r.get('idle_cpu_pct')):>10} {fmt(r.get('idle_cpu_pct_max')):>8} "
               f"{fmt(r.get('rss_mib'), 1):>8} {fmt(r.get('rss_mib_max'), 1):>8} "
-              f"{fmt(r.get('poller_cpu_pct'), 1):>8}  {notes}")
+              f"{fmt(r.get('poller_cpu_pct'), 1):>8} {fmt(r.get('poll_ms')):>7}  {notes}")
 
 
 def main():
