@@ -264,6 +264,10 @@ class SerfClient:
             return False
 
 
+class NoMembersAPI(RuntimeError):
+    pass
+
+
 class ChorusClient:
     """Chorus's admin API: GET /v1/members over one keep-alive HTTP connection."""
 
@@ -287,6 +291,8 @@ class ChorusClient:
         except (OSError, http.client.HTTPException):
             self.close()
             raise
+        if resp.status == 404 and path == "/v1/members":
+            raise NoMembersAPI(f"GET {path} on {self.host}:{self.port}: 404: this chorus has no members API")
         if resp.status != 200:
             raise RuntimeError(f"GET {path}: HTTP {resp.status}: {body[:200]!r}")
         return body
@@ -303,9 +309,10 @@ class ChorusClient:
     def ready(self):
         try:
             self._get("/v1/health")
-            return True
         except (OSError, http.client.HTTPException, RuntimeError):
             return False
+        self.members()  # NoMembersAPI stops the run at once instead of at a timeout
+        return True
 
 
 # ---------------------------------------------------------------------------
@@ -709,7 +716,21 @@ def report(results, args):
               f"{fmt(r.get('poller_cpu_pct'), 1):>8} {fmt(r.get('poll_ms')):>7}  {notes}")
 
 
+def write_probe_config(path, port):
+    """A one-node cluster file with every timer of LAN_TIMERS under membership:; the chorus binary
+    takes per-timer overrides when `chorus config nodes` accepts it."""
+    lines = ["cluster: probe", "profile: lan", "membership:"]
+    lines += [f"  {k}: {json.dumps(v) if isinstance(v, str) else v}" for k, v in LAN_TIMERS]
+    lines += ["nodes:", "  - name: p1", f"    bind: 127.0.0.1:{port}", f"    admin: 127.0.0.1:{port + 100}",
+              f"    data_dir: {os.path.join(os.path.dirname(path), 'p1')}"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--write-probe-config":
+        write_probe_config(sys.argv[2], int(sys.argv[3]))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--impls", required=True, help="comma-separated: chorus, serf")
     ap.add_argument("--sizes", required=True)
