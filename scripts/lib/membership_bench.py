@@ -53,7 +53,16 @@ LAN_TIMERS = [
     ("push_pull_interval", "30s"),
     ("awareness_max_multiplier", 8),
     ("gossip_to_the_dead", "30s"),
+    ("tcp_fallback", True),  # DisableTcpPings: false
+    ("lifeguard", True),  # awareness, dynamic suspicion and the buddy system are always on
+    ("udp_packet_size", 1400),  # UDPBufferSize
 ]
+
+
+def yaml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v) if isinstance(v, str) else str(v)
 
 
 def log(msg):
@@ -431,7 +440,7 @@ class Cluster:
             lines.append("# memberlist DefaultLANConfig, the timers of Serf's lan profile")
             lines.append("membership:")
             for key, value in LAN_TIMERS:
-                lines.append(f"  {key}: {json.dumps(value) if isinstance(value, str) else value}")
+                lines.append(f"  {key}: {yaml_value(value)}")
         lines.append("seeds:")
         lines += [f"  - {self.bind[s]}" for s in self.seeds]
         lines.append("nodes:")
@@ -720,7 +729,7 @@ def write_probe_config(path, port):
     """A one-node cluster file with every timer of LAN_TIMERS under membership:; the chorus binary
     takes per-timer overrides when `chorus config nodes` accepts it."""
     lines = ["cluster: probe", "profile: lan", "membership:"]
-    lines += [f"  {k}: {json.dumps(v) if isinstance(v, str) else v}" for k, v in LAN_TIMERS]
+    lines += [f"  {k}: {yaml_value(v)}" for k, v in LAN_TIMERS]
     lines += ["nodes:", "  - name: p1", f"    bind: 127.0.0.1:{port}", f"    admin: 127.0.0.1:{port + 100}",
               f"    data_dir: {os.path.join(os.path.dirname(path), 'p1')}"]
     with open(path, "w") as f:
