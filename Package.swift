@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "Chorus",
             dependencies: [
-                "ChorusLoop", "ChorusWire",
+                "ChorusLoop", "ChorusWire", "ChorusMembership",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),

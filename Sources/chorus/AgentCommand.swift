@@ -30,6 +30,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Timer profile: lan, wan or local.") var profile: String?
     @Option(help: "Cluster name (flags mode; default \"chorus\").") var cluster: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
+    @Flag(help: "Allow fault injection through the admin API (PUT /v1/debug/faults); for tests.") var debugFaults = false
 
     func run() async throws {
         let settings: NodeSettings
@@ -70,9 +71,12 @@ struct AgentCommand: AsyncParsableCommand {
     /// Settings from the cluster file and/or the flags, validated.
     func resolveSettings() throws -> NodeSettings {
         var settings: NodeSettings
+        var overrides = MembershipOverrides()
         if let config {
             guard let node else { throw ValidationError("--config needs --node to say which node to run") }
-            settings = try NodeSettings(config: ClusterConfig.load(path: config), node: node)
+            let cluster = try ClusterConfig.load(path: config)
+            overrides = cluster.membership
+            settings = try NodeSettings(config: cluster, node: node)
             if let name { settings.name = name }
             if let bind { settings.bind = try parse(bind, "--bind") }
         } else {
@@ -97,7 +101,10 @@ struct AgentCommand: AsyncParsableCommand {
                 throw ValidationError("--profile must be one of \(Profile.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(profile)\"")
             }
             settings.profile = value
+            // The file's membership overrides stay on top of the profile given here.
+            settings.swim = try overrides.applied(to: value.swimDefaults)
         }
+        if debugFaults { settings.debugFaults = true }
         if let logLevel {
             guard let value = LogLevel(rawValue: logLevel) else {
                 throw ValidationError("--log-level must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(logLevel)\"")

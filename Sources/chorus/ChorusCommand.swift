@@ -7,7 +7,7 @@ struct ChorusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
         abstract: "Chorus: gossip membership, process groups, broadcast and replicated stores on libuv.",
-        subcommands: [AgentCommand.self, ConfigCommand.self, VersionCommand.self]
+        subcommands: [AgentCommand.self, MembersCommand.self, ConfigCommand.self, VersionCommand.self]
     )
 }
 

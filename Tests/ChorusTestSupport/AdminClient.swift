@@ -23,6 +23,23 @@ public enum AdminClient {
                       contentType: http.value(forHTTPHeaderField: "Content-Type"))
     }
 
+    /// Sends `method` to `path` with a JSON `body` (if any); nil when nothing answers.
+    public static func send(_ admin: String, _ method: String, _ path: String, body: String? = nil,
+                            timeout: Double = 5) async -> Answer? {
+        guard let url = URL(string: "http://\(admin)\(path)") else { return nil }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+              let http = response as? HTTPURLResponse else { return nil }
+        return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self),
+                      contentType: http.value(forHTTPHeaderField: "Content-Type"))
+    }
+
     /// Polls `/v1/health` until it answers 200.
     public static func waitForHealth(_ admin: String, timeout: Duration = .seconds(20)) async -> String? {
         let deadline = ContinuousClock.now + timeout

@@ -13,11 +13,12 @@ import Yams
 @Suite("Admin API", .timeLimit(.minutes(1)))
 struct AdminAPITests {
     /// Given a node and its admin server on a free loopback port, runs `body` with the address.
-    static func withAdmin(_ body: (String, ClusterNode) async throws -> Void) async throws {
-        let port = try FreePorts.take(1)[0]
-        let settings = NodeSettings(cluster: "test", name: "n1", bind: try SocketAddress("127.0.0.1:0"),
+    static func withAdmin(debugFaults: Bool = false, _ body: (String, ClusterNode) async throws -> Void) async throws {
+        let ports = try FreePorts.take(2)
+        let port = ports[0]
+        let settings = NodeSettings(cluster: "test", name: "n1", bind: try SocketAddress(host: "127.0.0.1", port: ports[1]),
                                     admin: try SocketAddress(host: "127.0.0.1", port: port),
-                                    dataDir: try scratchDirectory(), profile: .local)
+                                    dataDir: try scratchDirectory(), profile: .local, debugFaults: debugFaults)
         let node = try ClusterNode(settings: settings)
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(name: "chorus_test_total").increment()
@@ -53,7 +54,7 @@ struct AdminAPITests {
             #expect(body.name == "n1")
             #expect(body.uid == "\(node.uid)")
             #expect(body.uid.count == 16)
-            #expect(body.bind == "127.0.0.1:0")
+            #expect(body.bind == node.settings.bind.description)
             #expect(body.admin == address)
             #expect(body.profile == "local")
             #expect(body.version == ClusterNode.version)
@@ -77,6 +78,121 @@ struct AdminAPITests {
             #expect(answer?.status == 404)
             let body = try JSONDecoder().decode(ErrorResponse.self, from: Data((answer?.body ?? "").utf8))
             #expect(body.error == "not_found")
+        }
+    }
+
+    @Test("GET /v1/members lists this node, alive, with its uid, address, incarnation and meta")
+    func membersListsSelf() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let answer = try #require(await AdminClient.get(address, "/v1/members"))
+            #expect(answer.status == 200)
+            let members = try JSONDecoder().decode([MemberResponse].self, from: Data(answer.body.utf8))
+            #expect(members.count == 1)
+            #expect(members.first?.name == "n1")
+            #expect(members.first?.uid == "\(node.uid)")
+            #expect(members.first?.address == node.settings.bind.description)
+            #expect(members.first?.status == "alive")
+            #expect(members.first?.incarnation == 0)
+            #expect(members.first?.meta == "")
+            #expect(members.first?.metaEncoding == "utf8")
+        }
+    }
+
+    @Test("given metadata that is not UTF-8, then GET /v1/members shows it in base64; UTF-8 shows as text")
+    func membersMetaEncoding() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            try await node.updateMeta([0xFF, 0xFE, 0x00])
+            var members = try JSONDecoder().decode([MemberResponse].self,
+                                                   from: Data((await AdminClient.get(address, "/v1/members"))?.body.utf8 ?? "".utf8))
+            #expect(members.first?.meta == "//4A")
+            #expect(members.first?.metaEncoding == "base64")
+            #expect(members.first?.incarnation == 1)
+            try await node.updateMeta(Array("zone=a".utf8))
+            members = try JSONDecoder().decode([MemberResponse].self,
+                                               from: Data((await AdminClient.get(address, "/v1/members"))?.body.utf8 ?? "".utf8))
+            #expect(members.first?.meta == "zone=a")
+            #expect(members.first?.metaEncoding == "utf8")
+        }
+    }
+
+    @Test("given a bad join body, then POST /v1/join answers 400 with a JSON error that says what is wrong", arguments: [
+        ("not json", "not a JSON object"),
+        ("[1, 2]", "not a JSON object"),
+        ("{\"addresses\": \"127.0.0.1:7301\"}", "addresses: expected"),
+        ("{\"addresses\": []}", "at least one"),
+        ("{\"addresses\": [\"nowhere\"]}", "addresses[0]"),
+        ("{\"addresses\": [\"127.0.0.1:1\", 7]}", "addresses[1]"),
+        ("{\"adresses\": [\"127.0.0.1:1\"]}", "unknown field \"adresses\""),
+        ("{}", "addresses: missing"),
+    ])
+    func joinRefusesBadBodies(body: String, expected: String) async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let answer = try #require(await AdminClient.send(address, "POST", "/v1/join", body: body))
+            #expect(answer.status == 400)
+            let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(answer.body.utf8))
+            #expect(error.error == "bad_request")
+            #expect(error.message?.contains(expected) == true, "\(error)")
+            #expect(await AdminClient.get(address, "/v1/health")?.status == 200)
+        }
+    }
+
+    @Test("given a valid join body, then POST /v1/join answers 200 and the node keeps running")
+    func joinAccepted() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let free = try FreePorts.take(1)[0]
+            let answer = await AdminClient.send(address, "POST", "/v1/join", body: "{\"addresses\": [\"127.0.0.1:\(free)\"]}")
+            #expect(answer?.status == 200)
+            #expect(answer?.body.contains("joining") == true)
+            #expect(await node.members().count == 1, "nobody listens there, so nobody joined")
+        }
+    }
+
+    @Test("POST /v1/leave makes this node left, and the node still stops cleanly")
+    func leave() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let answer = await AdminClient.send(address, "POST", "/v1/leave")
+            #expect(answer?.status == 200)
+            #expect(await node.members().first?.state.status == .left)
+        }
+    }
+
+    @Test("given a node without debug_faults, then the fault endpoints answer 403 with a JSON error")
+    func faultsOffByDefault() async throws {
+        try await Self.withAdmin { address, _ in
+            for method in ["PUT", "DELETE"] {
+                let answer = try #require(await AdminClient.send(address, method, "/v1/debug/faults", body: "{\"loss\": 0.5}"))
+                #expect(answer.status == 403)
+                let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(answer.body.utf8))
+                #expect(error.error == "forbidden")
+                #expect(error.message?.contains("debug_faults") == true)
+            }
+        }
+    }
+
+    @Test("given a node with debug_faults, then faults are set, echoed, validated and cleared")
+    func faultsSetAndCleared() async throws {
+        try await Self.withAdmin(debugFaults: true) { address, node in
+            try await node.start()
+            let set = try #require(await AdminClient.send(address, "PUT", "/v1/debug/faults",
+                                                          body: #"{"drop_inbound": ["n2"], "drop_outbound": ["n3"], "loss": 0.1, "delay_ms": 50}"#))
+            #expect(set.status == 200)
+            let echoed = try JSONDecoder().decode(FaultsRequest.self, from: Data(set.body.utf8))
+            #expect(echoed == FaultsRequest(dropInbound: ["n2"], dropOutbound: ["n3"], loss: 0.1, delayMs: 50))
+            for (body, expected) in [(#"{"loss": 2}"#, "loss must be"), (#"{"delay_ms": -1}"#, "delay_ms must be"),
+                                     (#"{"drop_inbound": [1]}"#, "drop_inbound[0]"), (#"{"loss": "x"}"#, "loss: expected"),
+                                     (#"{"los": 0.1}"#, "unknown field")] {
+                let answer = try #require(await AdminClient.send(address, "PUT", "/v1/debug/faults", body: body))
+                #expect(answer.status == 400, "\(body)")
+                #expect(answer.body.contains(expected), "\(body): \(answer.body)")
+            }
+            let cleared = await AdminClient.send(address, "DELETE", "/v1/debug/faults")
+            #expect(cleared?.status == 200)
+            #expect(cleared?.body.contains("cleared") == true)
         }
     }
 

@@ -1,5 +1,6 @@
 import Chorus
 import ChorusLoop
+import ChorusMembership
 import Testing
 
 @Suite("Cluster config files")
@@ -87,6 +88,99 @@ struct ClusterConfigTests {
         #expect(throws: ConfigError.self) { try ClusterConfig.parse(yaml: "nodes: [unclosed") }
         #expect(throws: ConfigError.self) { try ClusterConfig.parse(yaml: "- a\n- b") }
         #expect(throws: ConfigError.self) { try ClusterConfig.load(path: "/nonexistent/chorus.yaml") }
+    }
+
+    @Test("given no membership mapping, then a node gets its profile's SWIM settings and no fault injection")
+    func profileDefaults() throws {
+        let config = try ClusterConfig.parse(yaml: Self.valid)
+        let n1 = try NodeSettings(config: config, node: "n1")
+        #expect(n1.swim == SWIMSettings.local)
+        #expect(n1.debugFaults == false)
+    }
+
+    @Test("given membership overrides, then every SWIM field is set over the profile and the rest keep its values")
+    func membershipOverrides() throws {
+        let yaml = Self.valid.replacingOccurrences(of: "nodes:\n", with: """
+            membership:
+              probe_interval: 1s
+              probe_timeout: 500ms
+              indirect_checks: 2
+              retransmit_multiplier: 5
+              suspicion_multiplier: 6
+              suspicion_max_timeout_multiplier: 3
+              gossip_interval: 100ms
+              gossip_nodes: 4
+              push_pull_interval: 2m
+              awareness_max_multiplier: 4
+              tcp_fallback: false
+              lifeguard: false
+              reconnect_interval: 3s
+              reconnect_timeout: 1h
+              udp_packet_size: 1200
+              gossip_to_the_dead: 20s
+            nodes:
+
+            """)
+        let swim = try NodeSettings(config: ClusterConfig.parse(yaml: yaml), node: "n1").swim
+        var expected = SWIMSettings.local
+        expected.probeInterval = .seconds(1)
+        expected.probeTimeout = .milliseconds(500)
+        expected.indirectChecks = 2
+        expected.retransmitMultiplier = 5
+        expected.suspicionMultiplier = 6
+        expected.suspicionMaxTimeoutMultiplier = 3
+        expected.gossipInterval = .milliseconds(100)
+        expected.gossipNodes = 4
+        expected.pushPullInterval = .seconds(120)
+        expected.awarenessMaxMultiplier = 4
+        expected.tcpFallback = false
+        expected.lifeguard = false
+        expected.reconnectInterval = .seconds(3)
+        expected.reconnectTimeout = .seconds(3600)
+        expected.udpPacketSize = 1200
+        expected.gossipToTheDead = .seconds(20)
+        #expect(swim == expected)
+
+        let partial = Self.valid.replacingOccurrences(of: "nodes:\n", with: "membership: {probe_interval: 300ms}\nnodes:\n")
+        var local = SWIMSettings.local
+        local.probeInterval = .milliseconds(300)
+        #expect(try NodeSettings(config: ClusterConfig.parse(yaml: partial), node: "n2").swim == local)
+    }
+
+    @Test("given a wrong membership value, then the error names the field and says what was expected", arguments: [
+        ("probe_intervl: 1s", "membership.probe_intervl", "unknown field"),
+        ("probe_interval: fast", "membership.probe_interval", "expected a duration such as 200ms"),
+        ("probe_interval: 10", "membership.probe_interval", "expected a duration"),
+        ("probe_interval: 0ms", "membership.probe_interval", "more than zero"),
+        ("probe_interval: 1.5s", "membership.probe_interval", "expected a duration"),
+        ("gossip_nodes: 0", "membership.gossip_nodes", "from 1 to 64"),
+        ("gossip_nodes: three", "membership.gossip_nodes", "expected a whole number"),
+        ("tcp_fallback: sometimes", "membership.tcp_fallback", "expected true or false"),
+        ("udp_packet_size: 9000", "membership.udp_packet_size", "from 512 to 1400"),
+        ("probe_timeout: 5s", "membership.probe_timeout", "shorter than probe_interval"),
+    ])
+    func wrongMembership(entry: String, field: String, expected: String) {
+        let yaml = Self.valid.replacingOccurrences(of: "nodes:\n", with: "membership:\n  \(entry)\nnodes:\n")
+        do {
+            _ = try ClusterConfig.parse(yaml: yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.field == field)
+            #expect(error.problem.contains(expected), "\(error)")
+        }
+    }
+
+    @Test("given debug_faults at cluster level and per node, then the node's own value wins")
+    func debugFaults() throws {
+        let yaml = Self.valid
+            .replacingOccurrences(of: "nodes:\n", with: "debug_faults: true\nnodes:\n")
+            .replacingOccurrences(of: "    data_dir: .chorus/local-3/n2", with: "    data_dir: .chorus/local-3/n2\n    debug_faults: false")
+        let config = try ClusterConfig.parse(yaml: yaml)
+        #expect(try NodeSettings(config: config, node: "n1").debugFaults == true)
+        #expect(try NodeSettings(config: config, node: "n2").debugFaults == false)
+        #expect(throws: ConfigError.self) {
+            try ClusterConfig.parse(yaml: Self.valid.replacingOccurrences(of: "nodes:\n", with: "debug_faults: 1\nnodes:\n"))
+        }
     }
 
     /// Applies one edit to the valid file: a top-level key replaced, or a key of the first node.

@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusMembership
 import Foundation
 import Yams
 
@@ -10,6 +11,9 @@ import Yams
 /// profile: local
 /// log_level: info
 /// seeds: ["127.0.0.1:7301"]
+/// membership:              # optional: SWIM timers over the profile's (see MembershipOverrides)
+///   probe_interval: 1s
+/// debug_faults: false      # optional: allow fault injection through the admin API
 /// nodes:
 ///   - name: n1
 ///     bind: 127.0.0.1:7301
@@ -22,9 +26,15 @@ public struct ClusterConfig: Sendable, Equatable {
     public var logLevel: LogLevel
     public var seeds: [SocketAddress]
     public var nodes: [NodeConfig]
+    /// SWIM settings set one by one over the profile's defaults (`membership:`).
+    public var membership: MembershipOverrides
+    /// Whether every node allows fault injection (`debug_faults:`); a node may say otherwise.
+    public var debugFaults: Bool
+    /// The profile's SWIM settings with `membership` applied (checked when the file is read).
+    public var swim: SWIMSettings
 
     /// Fields a file may hold; anything else is refused (a typo must not pass silently).
-    static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes"]
+    static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults"]
 
     /// The node called `name`, or an error listing the names there are.
     public func node(named name: String) throws(ConfigError) -> NodeConfig {
@@ -66,6 +76,9 @@ public struct ClusterConfig: Sendable, Equatable {
         let profile = try fields.enumeration("profile", Profile.self, default: .lan)
         let logLevel = try fields.enumeration("log_level", LogLevel.self, default: .info)
         let seeds = try fields.addressList("seeds")
+        let membership = try fields.mapping("membership").map { fields throws(ConfigError) in try MembershipOverrides(fields) } ?? MembershipOverrides()
+        let swim = try membership.applied(to: profile.swimDefaults)
+        let debugFaults = try fields.boolean("debug_faults") ?? false
         let nodeMaps = try fields.list("nodes")
         guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
         var nodes: [NodeConfig] = []
@@ -80,7 +93,8 @@ public struct ClusterConfig: Sendable, Equatable {
         try checkUnique(nodes.map { "\($0.bind)" }, field: "bind")
         try checkUnique(nodes.map { "\($0.admin)" }, field: "admin")
         try checkUnique(nodes.map(\.dataDir), field: "data_dir")
-        return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes)
+        return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
+                             membership: membership, debugFaults: debugFaults, swim: swim)
     }
 
     private static func checkUnique(_ values: [String], field: String) throws(ConfigError) {
@@ -104,14 +118,17 @@ public struct NodeConfig: Sendable, Equatable {
     public var admin: SocketAddress
     /// Where the node keeps its durable state.
     public var dataDir: String
+    /// This node's `debug_faults:`, when it differs from the cluster's.
+    public var debugFaults: Bool?
 
-    static let knownKeys: Set<String> = ["name", "bind", "admin", "data_dir"]
+    static let knownKeys: Set<String> = ["name", "bind", "admin", "data_dir", "debug_faults"]
 
-    public init(name: String, bind: SocketAddress, admin: SocketAddress, dataDir: String) {
+    public init(name: String, bind: SocketAddress, admin: SocketAddress, dataDir: String, debugFaults: Bool? = nil) {
         self.name = name
         self.bind = bind
         self.admin = admin
         self.dataDir = dataDir
+        self.debugFaults = debugFaults
     }
 
     init(_ fields: ConfigFields) throws(ConfigError) {
@@ -121,6 +138,7 @@ public struct NodeConfig: Sendable, Equatable {
         bind = try fields.address("bind")
         admin = try fields.address("admin")
         dataDir = try fields.string("data_dir")
+        debugFaults = try fields.boolean("debug_faults")
     }
 }
 
@@ -205,7 +223,7 @@ struct ConfigFields {
         return addresses
     }
 
-    private func describe(_ value: Any) -> String {
+    func describe(_ value: Any) -> String {
         switch value {
         case let text as String: "the string \"\(text)\""
         case is Int: "the number \(value)"

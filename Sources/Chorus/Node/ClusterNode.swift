@@ -1,7 +1,11 @@
+@_exported import ChorusMembership
 import ChorusLoop
 import ChorusWire
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A Chorus node: the embedding API and the owner of the node's event loops.
 ///
@@ -23,15 +27,20 @@ public final class ClusterNode: Sendable {
     public let settings: NodeSettings
     /// This incarnation's identity: a restarted node gets a new uid.
     public let uid: NodeUID
+    /// This node as a member: name, uid and generation (wall-clock nanoseconds at start, so that
+    /// a restart is newer than the run it replaces).
+    public let memberID: MemberID
     private let failureDetectorLoop: EventLoop
     private let dataLoop: EventLoop
     private let links: PeerLinks
     private let datagrams: DatagramEndpoint
+    private let membership: MembershipShell
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger? = nil) throws(LoopError) {
         self.settings = settings
         self.uid = NodeUID.random()
+        self.memberID = MemberID(name: settings.name, uid: uid, generation: Self.wallClockNanos())
         var logger = logger ?? Logger(label: "chorus")
         logger[metadataKey: "node"] = "\(settings.name)"
         self.logger = logger
@@ -44,6 +53,25 @@ public final class ClusterNode: Sendable {
         }
         links = PeerLinks(loop: dataLoop, settings: settings, uid: uid, logger: logger)
         datagrams = DatagramEndpoint(loop: failureDetectorLoop, bind: settings.bind, logger: logger)
+        let membership = MembershipShell(loop: failureDetectorLoop, me: memberID, settings: settings,
+                                         datagrams: datagrams, links: links, logger: logger)
+        self.membership = membership
+        let fdLoop = failureDetectorLoop
+        datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }
+        links.onMembership = { [weak membership] message, address in
+            guard let membership else { return }
+            fdLoop.execute { membership.received(message, overStreamFrom: address) }
+        }
+        links.onUndeliverable = { [weak membership] address, refused in
+            guard let membership else { return }
+            fdLoop.execute { membership.undeliverable(to: address, refused: refused) }
+        }
+    }
+
+    private static func wallClockNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Binds UDP and TCP on the bind address and starts joining the seeds.
@@ -55,6 +83,8 @@ public final class ClusterNode: Sendable {
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links
             try await dataLoop.submit { try links.start() }
+            let membership = self.membership
+            try await failureDetectorLoop.submit { membership.start() }
         } catch {
             await stop()
             throw error
@@ -68,10 +98,59 @@ public final class ClusterNode: Sendable {
         return (try? await dataLoop.submit { links.peers }) ?? []
     }
 
+    // MARK: Membership
+
+    /// Every member this node knows, itself included, sorted by name (dead and left ones until
+    /// their tombstones expire).
+    public func members() async -> [Member] {
+        let membership = self.membership
+        return (try? await failureDetectorLoop.submit { membership.members }) ?? []
+    }
+
+    /// Membership changes from now on: joined, suspect, alive, dead, left, updated. Any number of
+    /// subscribers; each has a buffer of `MembershipEventHub.bufferSize` events and loses the
+    /// oldest if it reads slower. The stream ends when the node stops.
+    public func membershipEvents() -> AsyncStream<MembershipEvent> {
+        membership.events.subscribe()
+    }
+
+    /// Joins the cluster through these addresses (node-to-node, any member's `bind`).
+    public func join(addresses: [SocketAddress]) async {
+        let membership = self.membership
+        let seeds = addresses.map { "\($0)" }
+        try? await failureDetectorLoop.submit { membership.join(seeds) }
+    }
+
+    /// Leaves gracefully: announces `left`, gossips it for a few gossip intervals, then stops
+    /// probing and answering. Returns once that is done. `stop()` is still needed to close the node.
+    public func leave() async {
+        let membership = self.membership
+        let loop = failureDetectorLoop
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { membership.leave { continuation.resume() } }
+        }
+    }
+
+    /// Sets this node's metadata (at most `WireLimits.maxMemberMeta` bytes) and announces it.
+    public func updateMeta(_ bytes: [UInt8]) async throws(MembershipError) {
+        guard bytes.count <= WireLimits.maxMemberMeta else { throw .metaTooLarge(bytes: bytes.count) }
+        let membership = self.membership
+        try? await failureDetectorLoop.submit { membership.updateMeta(bytes) }
+    }
+
+    /// Injects faults into this node's membership traffic (a node started with `debugFaults`).
+    public func setMembershipFaults(_ faults: MembershipFaults) async throws(MembershipError) {
+        guard settings.debugFaults else { throw .faultsDisabled }
+        let membership = self.membership
+        try? await failureDetectorLoop.submit { membership.setFaults(faults) }
+    }
+
     /// Closes every socket and joins the loops' threads. Idempotent.
     public func stop() async {
         let links = self.links
         let datagrams = self.datagrams
+        let membership = self.membership
+        try? await failureDetectorLoop.submit { membership.stop() }
         try? await dataLoop.submit { links.stop() }
         try? await failureDetectorLoop.submit { datagrams.stop() }
         for loop in [dataLoop, failureDetectorLoop] {

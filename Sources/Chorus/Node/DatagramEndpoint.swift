@@ -12,6 +12,8 @@ final class DatagramEndpoint: @unchecked Sendable {
     private let logger: Logger
     private let rejections: RejectionLog
     private var socket: UDPSocket?
+    /// Membership datagrams, with their sender's address; set before `start`.
+    var onMembership: ((MembershipPacket, SocketAddress) -> Void)?
 
     init(loop: EventLoop, bind: SocketAddress, logger: Logger) {
         self.loop = loop
@@ -47,10 +49,24 @@ final class DatagramEndpoint: @unchecked Sendable {
         case .hello, .membershipSync:
             rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
                               "dropped datagram from \(sender): a \(message.type) belongs on TCP")
-        case .membership:
-            // The failure detector's shell is not wired into the node yet (issue 3 in progress).
-            rejections.reject(transport: "udp", reason: "membership_not_running", nowMillis: loop.nowMillis,
-                              "dropped membership datagram from \(sender): membership is not running on this node")
+        case .membership(let packet):
+            if let onMembership {
+                onMembership(packet, sender)
+            } else {
+                rejections.reject(transport: "udp", reason: "membership_not_running", nowMillis: loop.nowMillis,
+                                  "dropped membership datagram from \(sender): membership is not running on this node")
+            }
+        }
+    }
+
+    /// Sends one datagram; a failure (no route, full buffer) is logged and the datagram lost,
+    /// as a datagram may be.
+    func send(_ datagram: [UInt8], to address: SocketAddress) {
+        loop.preconditionInLoop()
+        do {
+            try socket?.send(datagram, to: address)
+        } catch {
+            logger.debug("udp send to \(address) failed: \(error)")
         }
     }
 

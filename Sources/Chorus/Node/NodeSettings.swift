@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusMembership
 
 /// Everything a node needs to start: who it is, where it listens, whom it joins.
 /// Built from a cluster file (`init(config:node:)`) or directly (flags, embedding).
@@ -17,9 +18,17 @@ public struct NodeSettings: Sendable, Equatable {
     public var dataDir: String
     public var profile: Profile
     public var logLevel: LogLevel
+    /// The membership protocol's timers: the profile's defaults with the file's `membership:`
+    /// overrides.
+    public var swim: SWIMSettings
+    /// Whether fault injection (drop, loss, delay of membership traffic) may be turned on through
+    /// the admin API. Off in production.
+    public var debugFaults: Bool
 
+    /// `swim` defaults to the profile's settings.
     public init(cluster: String, name: String, bind: SocketAddress, admin: SocketAddress? = nil,
-                seeds: [SocketAddress] = [], dataDir: String, profile: Profile = .lan, logLevel: LogLevel = .info) {
+                seeds: [SocketAddress] = [], dataDir: String, profile: Profile = .lan, logLevel: LogLevel = .info,
+                swim: SWIMSettings? = nil, debugFaults: Bool = false) {
         self.cluster = cluster
         self.name = name
         self.bind = bind
@@ -28,12 +37,15 @@ public struct NodeSettings: Sendable, Equatable {
         self.dataDir = dataDir
         self.profile = profile
         self.logLevel = logLevel
+        self.swim = swim ?? profile.swimDefaults
+        self.debugFaults = debugFaults
     }
 
     /// The settings of node `name` in a cluster file.
     public init(config: ClusterConfig, node name: String) throws(ConfigError) {
         let node = try config.node(named: name)
         self.init(cluster: config.cluster, name: node.name, bind: node.bind, admin: node.admin,
-                  seeds: config.seeds, dataDir: node.dataDir, profile: config.profile, logLevel: config.logLevel)
+                  seeds: config.seeds, dataDir: node.dataDir, profile: config.profile, logLevel: config.logLevel,
+                  swim: config.swim, debugFaults: node.debugFaults ?? config.debugFaults)
     }
 }

@@ -12,9 +12,22 @@ final class PeerLink {
     }
 
     let connection: TCPConnection
-    /// The seed address we dialled, for outbound links.
+    /// The address we dialled, for outbound links.
     let dialled: SocketAddress?
     var state: State = .awaitingHello
+    /// Frames to send once the hellos are exchanged (membership messages for a new link).
+    var pending: [[UInt8]] = []
+
+    /// The node-to-node address of the node at the other end, as far as we know it.
+    var peerAddress: String? {
+        if case .established(let info) = state { return info.bindAddress }
+        return dialled.map { "\($0)" }
+    }
+
+    var isEstablished: Bool {
+        if case .established = state { return true }
+        return false
+    }
 
     init(connection: TCPConnection, dialled: SocketAddress?) {
         self.connection = connection
@@ -31,13 +44,19 @@ public struct PeerInfo: Sendable, Equatable {
 }
 
 /// The node's TCP side, on the data loop: the listener, the links to peers, and the seeds it keeps
-/// dialling until they answer.
+/// dialling until they answer. It also carries the membership protocol's stream messages (syncs and
+/// fallback pings) and gives it crash evidence.
 ///
 /// Rules:
 /// - every link starts with a hello in both directions; a first frame that is not a hello, or a
 ///   hello from another cluster, closes the link with a logged reason;
 /// - a frame that fails to parse closes the link (a stream cannot be resynchronised) and is counted;
-/// - a seed that cannot be reached is dialled again every `redialMillis` until a link to it stands.
+/// - a seed that cannot be reached is dialled again every `redialMillis` until a link to it stands;
+/// - a frame for the node at an address goes over a link to it, or a new link whose hello exchange
+///   it waits for; a dial that fails is reported to membership (`onUndeliverable`), refused or not;
+/// - membership names the addresses of its active members (`wanted`); a link to each is kept, and
+///   when an established one closes it is dialled again at once: a refused dial means the process is
+///   gone (a crashed node's port refuses; a paused one still accepts), which membership acts on.
 final class PeerLinks: @unchecked Sendable {
     // Safety of @unchecked Sendable: created off-loop, then used only on `loop` (checked by the
     // loop handles it owns); the node reaches it only through `loop.execute`/`submit`.
@@ -50,6 +69,16 @@ final class PeerLinks: @unchecked Sendable {
     private var listener: TCPListener?
     private var links: [ObjectIdentifier: PeerLink] = [:]
     private var seedsWanted: Set<SocketAddress> = []
+    /// Addresses of the active members, from membership.
+    private var wanted: Set<String> = []
+    /// Dials in progress, with the frames waiting for them.
+    private var dialling: [String: [[UInt8]]] = [:]
+    private var stopping = false
+    /// Membership messages (`.membership`, `.membershipSync`) from established links, with the
+    /// sender's node-to-node address. Set before `start`.
+    var onMembership: (@Sendable (Message, String) -> Void)?
+    /// A frame for this address could not be delivered; `true` when the connection was refused.
+    var onUndeliverable: (@Sendable (String, Bool) -> Void)?
     private var redialTimer: LoopTimer?
     private let redialMillis: UInt64 = 1000
     private let probesReceived = Counter(label: "chorus_transport_probes_total")
@@ -77,10 +106,38 @@ final class PeerLinks: @unchecked Sendable {
         listener.onError = { [logger] error in logger.warning("accept failed: \(error)") }
         self.listener = listener
         seedsWanted = Set(settings.seeds.filter { $0 != settings.bind })
-        dialSeeds()
+        dialMissing()
         redialTimer = loop.scheduleTimer(afterMillis: redialMillis, repeatMillis: redialMillis) { [unowned self] _ in
-            self.dialSeeds()
+            self.dialMissing()
         }
+    }
+
+    /// Queues `frame` for the node listening at `address`: over an established link to it, else
+    /// once a link being set up is established, else through a new dial.
+    func send(_ frame: [UInt8], toNodeAt address: String) {
+        loop.preconditionInLoop()
+        guard !stopping else { return }
+        if let link = links.values.first(where: { $0.isEstablished && $0.peerAddress == address }) {
+            link.connection.send(frame)
+        } else if let link = links.values.first(where: { !$0.isEstablished && $0.peerAddress == address }) {
+            link.pending.append(frame)
+        } else if dialling[address] != nil {
+            dialling[address]!.append(frame)
+        } else {
+            dial(address, frames: [frame])
+        }
+    }
+
+    /// The addresses of the members membership considers active: links to them are kept.
+    func setWanted(_ addresses: Set<String>) {
+        loop.preconditionInLoop()
+        guard !stopping else { return }
+        wanted = addresses.subtracting(["\(settings.bind)"])
+        for address in wanted where !hasLink(to: address) { dial(address, frames: []) }
+    }
+
+    private func hasLink(to address: String) -> Bool {
+        dialling[address] != nil || links.values.contains { $0.peerAddress == address }
     }
 
     /// Peers with an established link.
@@ -93,22 +150,45 @@ final class PeerLinks: @unchecked Sendable {
         return byUID.values.sorted { $0.name < $1.name }
     }
 
-    private func dialSeeds() {
+    /// Dials the seeds and wanted members that have no link.
+    private func dialMissing() {
         let linked = Set(links.values.compactMap(\.dialled))
-        for seed in seedsWanted where !linked.contains(seed) {
-            TCPConnection.connect(on: loop, to: seed, options: .init(framing: WireFraming())) { [weak self] result in
-                guard let self else { return }
-                switch result {
-                case .success(let connection):
-                    self.adopt(connection, dialled: seed)
-                case .failure(let error):
-                    self.logger.debug("seed \(seed) not reachable yet: \(error.name)")
+        for seed in seedsWanted where !linked.contains(seed) && dialling["\(seed)"] == nil {
+            dial("\(seed)", frames: [])
+        }
+        for address in wanted where !hasLink(to: address) { dial(address, frames: []) }
+    }
+
+    private func dial(_ address: String, frames: [[UInt8]]) {
+        guard let target = try? SocketAddress(address) else {
+            logger.warning("cannot dial \"\(address)\": not a numeric host:port")
+            if !frames.isEmpty { onUndeliverable?(address, false) }
+            return
+        }
+        dialling[address] = frames
+        TCPConnection.connect(on: loop, to: target, options: .init(framing: WireFraming())) { [weak self] result in
+            guard let self else { return }
+            let frames = self.dialling.removeValue(forKey: address) ?? []
+            switch result {
+            case .success(let connection):
+                if self.stopping {
+                    connection.close()
+                    return
+                }
+                self.adopt(connection, dialled: target).pending = frames
+            case .failure(let error):
+                let refused = error.name == "ECONNREFUSED"
+                self.logger.debug("\(address) not reachable: \(error.name)")
+                // Refusal only counts as evidence for members still wanted, or for a real message.
+                if !self.stopping && (self.wanted.contains(address) || !frames.isEmpty) {
+                    self.onUndeliverable?(address, refused)
                 }
             }
         }
     }
 
-    private func adopt(_ connection: TCPConnection, dialled: SocketAddress?) {
+    @discardableResult
+    private func adopt(_ connection: TCPConnection, dialled: SocketAddress?) -> PeerLink {
         let link = PeerLink(connection: connection, dialled: dialled)
         let key = ObjectIdentifier(connection)
         links[key] = link
@@ -119,9 +199,16 @@ final class PeerLinks: @unchecked Sendable {
             self.links.removeValue(forKey: key)
             self.linksGauge.record(self.links.count)
             self.closed(link, reason: reason)
+            // A link to a member that was up went down: find out at once whether its process is
+            // gone (the dial is refused) or merely unreachable.
+            if !self.stopping, link.isEstablished, let address = link.peerAddress, self.wanted.contains(address),
+               !self.hasLink(to: address) {
+                self.dial(address, frames: [])
+            }
         }
         connection.startReading()
         connection.send(WireCodec.encode(.hello(hello)))
+        return link
     }
 
     private func closed(_ link: PeerLink, reason: TCPConnection.CloseReason) {
@@ -160,12 +247,9 @@ final class PeerLinks: @unchecked Sendable {
             break
         case (.established, .transportProbe):
             probesReceived.increment()
-        case (.established, .membership):
-            refuse(link, reason: "unexpected_type", "a membership datagram belongs on UDP")
-        case (.established, .membershipSync):
-            // The failure detector's shell is not wired into the node yet (issue 3 in progress).
-            rejections.reject(transport: "tcp", reason: "membership_not_running", nowMillis: loop.nowMillis,
-                              "dropped membership sync from \(link.connection.remoteAddress.map { "\($0)" } ?? "?"): membership is not running on this node")
+        case (.established(let info), .membership), (.established(let info), .membershipSync):
+            // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
+            onMembership?(message, info.bindAddress)
         }
     }
 
@@ -181,6 +265,8 @@ final class PeerLinks: @unchecked Sendable {
         let info = PeerInfo(name: hello.node, uid: hello.uid, bindAddress: hello.bindAddress)
         link.state = .established(info)
         logger.info("linked with \(info.name) (\(info.uid)) at \(info.bindAddress)")
+        for frame in link.pending { link.connection.send(frame) }
+        link.pending = []
     }
 
     private func refuse(_ link: PeerLink, reason: String, _ message: String) {
@@ -192,6 +278,7 @@ final class PeerLinks: @unchecked Sendable {
     /// Closes the listener, the links and the redial timer.
     func stop() {
         loop.preconditionInLoop()
+        stopping = true
         redialTimer?.cancel()
         listener?.close()
         for link in links.values { link.connection.close() }
