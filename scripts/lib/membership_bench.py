@@ -9,6 +9,8 @@ then measures, by polling every node in parallel:
   pause      one node is SIGSTOPped for 2 s, then SIGCONTed: is it ever declared dead
              (and, where the API shows it, suspected) by another node
   kill       seconds from a `kill -9` of one node until every survivor marks it dead
+  hang       seconds from a SIGSTOP that is never undone until every other live node marks the
+             node dead (no refused connection gives it away: the failure detector alone)
 
 Each poller thread owns one node and one persistent connection (HTTP keep-alive for Chorus's
 `GET /v1/members`, Serf's msgpack RPC for Serf) and polls on a fixed tick. A node stops being
@@ -356,6 +358,7 @@ class Poller:
         stop_at = time.monotonic() + timeout
         done = {}
         errors = {n: 0 for n in nodes}
+        self.first_answer = {}  # node -> time of its first answer in this phase
         lock = threading.Lock()
         start = time.monotonic()
 
@@ -382,6 +385,7 @@ class Poller:
                 with lock:
                     self.requests += 1
                     self.request_s += t - t_send
+                    self.first_answer.setdefault(node, t)
                     finished = step(node, view, t)
                 if finished:
                     done[node] = t
@@ -545,9 +549,10 @@ def run_cluster(impl, n, args, run_no):
             return res
         res["converge_s"] = max(done.values()) - t_last
         res["converge_median_s"] = statistics.median(done.values()) - t_last
+        res["api_up_s"] = max(poller.first_answer.values()) - t_last
         res["converge_poller_errors"] = sum(errors.values())
         log(f"  {label}: every node saw all {n} alive {res['converge_s']:.2f} s after the last start "
-            f"(half of them by {res['converge_median_s']:.2f} s)")
+            f"(half of them by {res['converge_median_s']:.2f} s; every API answered by {res['api_up_s']:.2f} s)")
 
         # Idle: no polling, a settle pause, then CPU time and RSS over a window.
         time.sleep(args.settle)
@@ -620,6 +625,33 @@ def run_cluster(impl, n, args, run_no):
         log(f"  {label}: kill -9 {victim}: first {fmt(res['kill_first_s'])} s, all {fmt(res['kill_all_s'])} s"
             + (f" ({res['kill_note']})" if "kill_note" in res else ""))
         c.check_alive()
+
+        # Hang: SIGSTOP a node for good (a hung process, or a host gone silent: its kernel still
+        # holds its sockets, so no refused connection tells anyone), until every other live node
+        # marks it dead; then kill it. This is the failure detector alone.
+        hung = c.names[-2]
+        watchers = [x for x in c.names if x not in (hung, victim)]
+        c.killed.add(hung)
+
+        def hung_dead(node, view, t):
+            return view.get(hung) == "dead"
+
+        hpid = c.procs[hung].pid
+        os.kill(hpid, signal.SIGSTOP)
+        t_stop = time.monotonic()
+        done, _ = poller.run(watchers, hung_dead, args.kill_timeout, only=hung)
+        os.kill(hpid, signal.SIGKILL)
+        c.procs[hung].wait()
+        if len(done) < len(watchers):
+            res["hang_all_s"] = None
+            res["hang_note"] = (f"hang: {len(watchers) - len(done)}/{len(watchers)} never marked it dead "
+                                f"in {args.kill_timeout:g} s")
+        else:
+            res["hang_all_s"] = max(done.values()) - t_stop
+        res["hang_first_s"] = (min(done.values()) - t_stop) if done else None
+        log(f"  {label}: SIGSTOP {hung} for good: first {fmt(res['hang_first_s'])} s, all {fmt(res['hang_all_s'])} s"
+            + (f" ({res['hang_note']})" if "hang_note" in res else ""))
+        c.check_alive()
         res["poller_cpu_pct"] = 100.0 * poller.cpu_s / poller.wall_s if poller.wall_s else None
         res["poll_ms"] = 1000.0 * poller.request_s / poller.requests if poller.requests else None
         log(f"  {label}: the pollers used {fmt(res['poller_cpu_pct'], 1)} % of one core while polling; "
@@ -659,27 +691,32 @@ def report(results, args):
           "indirect checks 3, suspicion mult 4 (max x6), retransmit mult 4, push-pull 30 s, awareness max 8")
     if "chorus" in impls:
         print(f"  chorus: {args.chorus_bin} agent --config RUN/cluster.yaml (profile: lan"
-              + (", membership: the same timers written out" if args.chorus_overrides else "; no per-timer overrides: this binary refuses a membership: mapping")
+              + (", membership: the same timers written out" if args.chorus_overrides
+                 else "; no per-timer overrides: this binary refuses a membership: mapping")
               + f"; seeds: the first {args.seeds} nodes)")
     if "serf" in impls:
         print(f"  serf:   {args.serf_bin} agent -profile=lan -join=<first {args.seeds} nodes> ({args.serf_version})")
-    print(f"sizes: {','.join(map(str, args.sizes))}; runs: {len(runs)} (medians); ports from {args.base_port}")
+    print(f"sizes: {','.join(map(str, args.sizes))}; runs: {len(runs)}; ports from {args.base_port}")
     print(f"poll: every {args.poll_ms} ms, every node in parallel (a thread and a kept-open connection per node); "
-          f"a time is when the first answer showing the state arrived, so it is late by up to "
-          f"{args.poll_ms} ms + one request")
-    print(f"converge: from the last agent's start until every node sees all N alive; "
-          f"idle: CPU and RSS over {args.idle_window:g} s after converging; "
-          f"pause: SIGSTOP {args.pause:g} s, watched until {args.pause_watch:g} s after SIGCONT; "
-          f"kill: kill -9 until every survivor marks it dead (timeout {args.kill_timeout:g} s)")
+          f"a time is when the first answer showing the state arrived: late by up to {args.poll_ms} ms + one request")
+    print("each cluster: node 1 starts; once it answers, nodes 2..N start back to back; then, in order:")
+    print("  up        from the last start until every node's API answered")
+    print("  conv      from the last start until every node (all) / half the nodes (p50) saw all N alive")
+    print(f"  idle      CPU % (of one core) and RSS per node over {args.idle_window:g} s, nothing polled")
+    print(f"  pause     node N-1 SIGSTOPped {args.pause:g} s, watched until {args.pause_watch:g} s after SIGCONT: "
+          "most observers that saw it dead / suspect (Serf's RPC shows no suspect state)")
+    print("  kill      node N kill -9ed: until every survivor (all) / the first marked it dead")
+    print("  hang      node N-1 SIGSTOPped for good (no refused connection): until every other live node "
+          f"marked it dead (timeout {args.kill_timeout:g} s for kill and hang)")
     print()
-    hdr = (f"{'N':>3} {'impl':<13} {'conv all s':>10} {'conv p50 s':>10} {'kill all s':>10} {'kill 1st s':>10} "
-           f"{'pause: dead by':>14} {'suspect by':>10} {'idle CPU %':>10} {'RSS MiB':>8}")
-    print("medians over the runs. conv all/p50: until every node / half the nodes saw all N alive; "
-          "kill all/1st: until every / the first survivor marked the killed node dead;")
-    print("pause: dead by / suspect by: the most observers that ever saw the paused node dead / suspect "
-          "in one run, of N-1 (Serf's RPC shows no suspect state); idle CPU % (of one core) and RSS: "
-          "mean per node")
-    print(hdr)
+    cols = [("up s", "api_up_s"), ("conv all", "converge_s"), ("conv p50", "converge_median_s"),
+            ("kill all", "kill_all_s"), ("kill 1st", "kill_first_s"), ("hang all", "hang_all_s"),
+            ("hang 1st", "hang_first_s")]
+    tail = [("idle CPU%", "idle_cpu_pct", 2), ("RSS MiB", "rss_mib", 1)]
+    print(f"medians over {len(runs)} run(s), seconds unless said; pause: worst run")
+    head = f"{'N':>3} {'impl':<11}" + "".join(f" {h:>8}" for h, _ in cols) + f" {'pause dead':>10} {'suspect':>7}" \
+        + "".join(f" {h:>9}" for h, _, _ in tail)
+    print(head)
     by = {}
     for r in results:
         by.setdefault((r["n"], r["impl"]), []).append(r)
@@ -689,40 +726,37 @@ def report(results, args):
             rows = by.get((n, impl), [])
             if not rows:
                 continue
-            m = {k: med(rows, k) for k in ("converge_s", "converge_median_s", "kill_all_s", "kill_first_s",
-                                           "idle_cpu_pct", "rss_mib")}
+            m = {k: med(rows, k) for _, k in cols}
+            m.update({k: med(rows, k) for _, k, _ in tail})
             meds[impl] = m
-            dead = [r.get("pause_dead_by") for r in rows if r.get("pause_dead_by") is not None]
-            susp = [r.get("pause_suspect_by") for r in rows if r.get("pause_suspect_by") is not None]
-            obs = rows[0].get("pause_observers", n - 1)
-            dead_s = (f"{'yes' if max(dead) else 'no'} {max(dead)}/{obs}" if dead else "-")
+            dead = [r["pause_dead_by"] for r in rows if r.get("pause_dead_by") is not None]
+            susp = [r["pause_suspect_by"] for r in rows if r.get("pause_suspect_by") is not None]
+            obs = next((r["pause_observers"] for r in rows if "pause_observers" in r), n - 1)
+            dead_s = f"{'yes' if max(dead) else 'no'} {max(dead)}/{obs}" if dead else "-"
             susp_s = f"{max(susp)}/{obs}" if susp else "-"
-            print(f"{n:>3} {impl:<13} {fmt(m['converge_s']):>10} {fmt(m['converge_median_s']):>10} {fmt(m['kill_all_s']):>10} "
-                  f"{fmt(m['kill_first_s']):>10} {dead_s:>14} {susp_s:>10} "
-                  f"{fmt(m['idle_cpu_pct']):>10} {fmt(m['rss_mib'], 1):>8}")
+            print(f"{n:>3} {impl:<11}" + "".join(f" {fmt(m[k]):>8}" for _, k in cols)
+                  + f" {dead_s:>10} {susp_s:>7}" + "".join(f" {fmt(m[k], d):>9}" for _, k, d in tail))
         if "chorus" in meds and "serf" in meds:
             def ratio(k):
                 a, b = meds["chorus"][k], meds["serf"][k]
-                return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
-            print(f"{n:>3} {'chorus/serf':<13} {ratio('converge_s'):>10} {ratio('converge_median_s'):>10} {ratio('kill_all_s'):>10} "
-                  f"{ratio('kill_first_s'):>10} {'':>14} {'':>10} {ratio('idle_cpu_pct'):>10} {ratio('rss_mib'):>8}")
+                return "-" if a is None or b is None or b == 0 else f"{a / b:.{2 if a / b >= 0.1 else 3}f}"
+            print(f"{n:>3} {'chorus/serf':<11}" + "".join(f" {ratio(k):>8}" for _, k in cols)
+                  + f" {'':>10} {'':>7}" + "".join(f" {ratio(k):>9}" for _, k, _ in tail))
     print()
-    print("per run (poller %: the polling program's CPU while it polled, of one core; poll ms: mean time of "
-          "one answered poll):")
-    print(f"{'run':>3} {'N':>3} {'impl':<7} {'conv all s':>10} {'conv p50 s':>10} {'kill all s':>10} {'kill 1st s':>10} "
-          f"{'pause dead':>10} {'suspect':>8} {'idle CPU %':>10} {'CPU max':>8} {'RSS MiB':>8} {'RSS max':>8} "
-          f"{'poller %':>8} {'poll ms':>7}  notes")
+    print("per run (CPU/RSS max: the busiest / largest node; poller %: the polling program's own CPU while it "
+          "polled, of one core; poll ms: mean time of one answered poll)")
+    print(f"{'run':>3} {'N':>3} {'impl':<7}" + "".join(f" {h:>8}" for h, _ in cols)
+          + f" {'pause':>5} {'susp':>4} {'CPU%':>5} {'max':>5} {'RSS':>5} {'max':>5} {'poller%':>7} {'poll ms':>7}  notes")
     for r in results:
-        notes = "; ".join(r[k] for k in ("converge_note", "kill_note", "error") if r.get(k))
+        notes = "; ".join(r[k] for k in ("converge_note", "kill_note", "hang_note", "error") if r.get(k))
         if r.get("pause_healed") is False:
             notes = (notes + "; " if notes else "") + "not all alive again after the pause"
-        print(f"{r['run']:>3} {r['n']:>3} {r['impl']:<7} {fmt(r.get('converge_s')):>10} "
-              f"{fmt(r.get('converge_median_s')):>10} {fmt(r.get('kill_all_s')):>10} "
-              f"{fmt(r.get('kill_first_s')):>10} {str(r.get('pause_dead_by', '-')):>10} "
-              f"{str(r.get('pause_suspect_by') if r.get('pause_suspect_by') is not None else '-'):>8} "
-              f"{fmt(r.get('idle_cpu_pct')):>10} {fmt(r.get('idle_cpu_pct_max')):>8} "
-              f"{fmt(r.get('rss_mib'), 1):>8} {fmt(r.get('rss_mib_max'), 1):>8} "
-              f"{fmt(r.get('poller_cpu_pct'), 1):>8} {fmt(r.get('poll_ms')):>7}  {notes}")
+        susp = r.get("pause_suspect_by")
+        print(f"{r['run']:>3} {r['n']:>3} {r['impl']:<7}" + "".join(f" {fmt(r.get(k)):>8}" for _, k in cols)
+              + f" {str(r.get('pause_dead_by', '-')):>5} {('-' if susp is None else str(susp)):>4}"
+              f" {fmt(r.get('idle_cpu_pct')):>5} {fmt(r.get('idle_cpu_pct_max')):>5}"
+              f" {fmt(r.get('rss_mib'), 1):>5} {fmt(r.get('rss_mib_max'), 1):>5}"
+              f" {fmt(r.get('poller_cpu_pct'), 1):>7} {fmt(r.get('poll_ms')):>7}  {notes}")
 
 
 def write_probe_config(path, port):
