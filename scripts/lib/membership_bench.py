@@ -39,7 +39,6 @@ import threading
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # Serf's `lan` profile is memberlist's DefaultLANConfig (memberlist config.go); the Chorus side
 # runs with the same values (profile lan, plus explicit overrides when the binary takes them).
@@ -409,9 +408,16 @@ def proc_cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
 
 
-def proc_rss_bytes(pid):
-    with open(f"/proc/{pid}/statm") as f:
-        return int(f.read().split()[1]) * PAGE
+def proc_mem_kib(pid):
+    """(VmRSS, RssAnon) in KiB. RSS counts the binary's and libraries' pages, which the agents
+    of one implementation share; RssAnon is each process's own memory (heap, stacks)."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                out[key] = int(value.split()[0])
+    return out["VmRSS"], out.get("RssAnon", 0)
 
 
 class Cluster:
@@ -563,13 +569,16 @@ def run_cluster(impl, n, args, run_no):
         ticks1 = {p: proc_cpu_ticks(p) for p in pids}
         wall = time.monotonic() - w0
         cpu = [100.0 * (ticks1[p] - ticks0[p]) / CLK_TCK / wall for p in pids]
-        rss = [proc_rss_bytes(p) / 2**20 for p in pids]
+        mem = [proc_mem_kib(p) for p in pids]
+        rss = [m[0] / 1024 for m in mem]
+        anon = [m[1] / 1024 for m in mem]
         res["idle_cpu_pct"] = statistics.mean(cpu)
         res["idle_cpu_pct_max"] = max(cpu)
         res["rss_mib"] = statistics.mean(rss)
         res["rss_mib_max"] = max(rss)
+        res["anon_mib"] = statistics.mean(anon)
         log(f"  {label}: idle CPU {res['idle_cpu_pct']:.2f} %/node (max {max(cpu):.2f}), "
-            f"RSS {res['rss_mib']:.1f} MiB/node (max {max(rss):.1f})")
+            f"RSS {res['rss_mib']:.1f} MiB/node (max {max(rss):.1f}), of which anonymous {res['anon_mib']:.1f} MiB")
 
         # Pause: SIGSTOP a non-seed node for `pause` seconds, watch every other node's view of
         # it during the pause and `pause_watch` seconds after SIGCONT.
@@ -702,7 +711,8 @@ def report(results, args):
     print("each cluster: node 1 starts; once it answers, nodes 2..N start back to back; then, in order:")
     print("  up        from the last start until every node's API answered")
     print("  conv      from the last start until every node (all) / half the nodes (p50) saw all N alive")
-    print(f"  idle      CPU % (of one core) and RSS per node over {args.idle_window:g} s, nothing polled")
+    print(f"  idle      CPU % (of one core) over {args.idle_window:g} s, nothing polled, and memory per node: RSS, and "
+          "its anonymous part (RssAnon: the node's own memory; the rest is the binary and libraries, shared)")
     print(f"  pause     node N-1 SIGSTOPped {args.pause:g} s, watched until {args.pause_watch:g} s after SIGCONT: "
           "most observers that saw it dead / suspect (Serf's RPC shows no suspect state)")
     print("  kill      node N kill -9ed: until every survivor (all) / the first marked it dead")
@@ -712,7 +722,7 @@ def report(results, args):
     cols = [("up s", "api_up_s"), ("conv all", "converge_s"), ("conv p50", "converge_median_s"),
             ("kill all", "kill_all_s"), ("kill 1st", "kill_first_s"), ("hang all", "hang_all_s"),
             ("hang 1st", "hang_first_s")]
-    tail = [("idle CPU%", "idle_cpu_pct", 2), ("RSS MiB", "rss_mib", 1)]
+    tail = [("idle CPU%", "idle_cpu_pct", 2), ("RSS MiB", "rss_mib", 1), ("anon MiB", "anon_mib", 1)]
     print(f"medians over {len(runs)} run(s), seconds unless said; pause: worst run")
     head = f"{'N':>3} {'impl':<11}" + "".join(f" {h:>8}" for h, _ in cols) + f" {'pause dead':>10} {'suspect':>7}" \
         + "".join(f" {h:>9}" for h, _, _ in tail)
