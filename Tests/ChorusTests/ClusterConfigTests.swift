@@ -57,13 +57,17 @@ struct ClusterConfigTests {
         ("port: 1", "nodes[0].port", "unknown field"),
     ])
     func wrongFile(edit: String, field: String, expected: String) throws {
-        let yaml = Self.broken(by: edit)
+        Self.expectRefused(Self.broken(by: edit), field: field, problem: expected)
+    }
+
+    /// Expects `yaml` to be refused with an error on `field` whose text contains `problem`.
+    static func expectRefused(_ yaml: String, field: String, problem: String) {
         do {
             _ = try ClusterConfig.parse(yaml: yaml)
             Issue.record("accepted: \(yaml)")
         } catch {
             #expect(error.field == field)
-            #expect(error.problem.contains(expected), "\(error)")
+            #expect(error.problem.contains(problem), "\(error)")
         }
     }
 
@@ -161,13 +165,7 @@ struct ClusterConfigTests {
     ])
     func wrongMembership(entry: String, field: String, expected: String) {
         let yaml = Self.valid.replacingOccurrences(of: "nodes:\n", with: "membership:\n  \(entry)\nnodes:\n")
-        do {
-            _ = try ClusterConfig.parse(yaml: yaml)
-            Issue.record("accepted: \(yaml)")
-        } catch {
-            #expect(error.field == field)
-            #expect(error.problem.contains(expected), "\(error)")
-        }
+        Self.expectRefused(yaml, field: field, problem: expected)
     }
 
     @Test("given debug_faults at cluster level and per node, then the node's own value wins")
