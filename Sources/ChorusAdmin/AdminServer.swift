@@ -37,6 +37,13 @@ public struct AdminServer: Sendable {
         router.get("/v1/members") { _, _ in
             try Self.json(await node.members().map(MemberResponse.init))
         }
+        router.get("/v1/members/:name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let member = await node.member(named: name) else {
+                throw HTTPError(.notFound, message: "no member named \"\(name)\" is known to this node")
+            }
+            return try Self.json(MemberResponse(member))
+        }
         router.post("/v1/join") { request, _ in
             let body = try await Self.decode(JoinRequest.self, from: request, keys: ["addresses"])
             guard !body.addresses.isEmpty else {

@@ -99,6 +99,20 @@ struct AdminAPITests {
         }
     }
 
+    @Test("given a node, then GET /v1/members/{name} answers its own entry, and 404 with a JSON error for a stranger")
+    func oneMember() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let own = try #require(await AdminClient.get(address, "/v1/members/n1"))
+            #expect(own.status == 200)
+            let member = try JSONDecoder().decode(MemberResponse.self, from: Data(own.body.utf8))
+            #expect(member.name == "n1" && member.status == "alive" && member.uid == "\(node.uid)")
+            let stranger = try #require(await AdminClient.get(address, "/v1/members/nobody"))
+            #expect(stranger.status == 404)
+            #expect(stranger.body.contains("\"not_found\"") && stranger.body.contains("no member named \\\"nobody\\\""), "\(stranger.body)")
+        }
+    }
+
     @Test("given metadata that is not UTF-8, then GET /v1/members shows it in base64; UTF-8 shows as text")
     func membersMetaEncoding() async throws {
         try await Self.withAdmin { address, node in

@@ -26,6 +26,7 @@ itself (SIGCONT, then SIGKILL) on any exit.
 import argparse
 import http.client
 import json
+import urllib.parse
 import os
 import platform
 import re
@@ -278,13 +279,19 @@ class NoMembersAPI(RuntimeError):
     pass
 
 
+class MemberUnknown(RuntimeError):
+    pass
+
+
 class ChorusClient:
-    """Chorus's admin API: GET /v1/members over one keep-alive HTTP connection."""
+    """Chorus's admin API over one keep-alive HTTP connection: GET /v1/members, or
+    GET /v1/members/{name} to watch one member."""
 
     def __init__(self, addr, timeout):
         host, port = addr.rsplit(":", 1)
         self.host, self.port, self.timeout = host, int(port), timeout
         self.conn = None
+        self.one_member_route = True
 
     def close(self):
         if self.conn is not None:
@@ -301,6 +308,10 @@ class ChorusClient:
         except (OSError, http.client.HTTPException):
             self.close()
             raise
+        if resp.status == 404 and path.startswith("/v1/members/"):
+            if b'"not_found"' in body and b"no member named" in body:
+                raise MemberUnknown(path)
+            raise NoMembersAPI(f"GET {path}: 404: this chorus has no one-member route")
         if resp.status == 404 and path == "/v1/members":
             raise NoMembersAPI(f"GET {path} on {self.host}:{self.port}: 404: this chorus has no members API")
         if resp.status != 200:
@@ -308,13 +319,26 @@ class ChorusClient:
         return body
 
     def members(self, only=None):
+        if only is not None:
+            # One member: GET /v1/members/{name} (404 when the node does not know it), as Serf's
+            # members-filtered; a chorus without that route falls back to the whole list.
+            if self.one_member_route:
+                try:
+                    member = json.loads(self._get(f"/v1/members/{urllib.parse.quote(only)}"))
+                    return {member["name"]: member["status"]}
+                except MemberUnknown:
+                    return {}
+                except NoMembersAPI:
+                    self.one_member_route = False
+            data = self._list()
+            return {only: data[only]} if only in data else {}
+        return self._list()
+
+    def _list(self):
         data = json.loads(self._get("/v1/members"))
         if isinstance(data, dict):
             data = data.get("members", [])
-        out = {m["name"]: m["status"] for m in data}
-        if only is not None:
-            out = {only: out[only]} if only in out else {}
-        return out
+        return {m["name"]: m["status"] for m in data}
 
     def ready(self):
         try:

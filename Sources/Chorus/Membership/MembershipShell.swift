@@ -166,6 +166,12 @@ final class MembershipShell: @unchecked Sendable {
         return ([swim.selfMember] + swim.members.values).sorted { $0.id.name < $1.id.name }
     }
 
+    /// The member called `name` (this node included), if this node knows it.
+    func member(named name: String) -> Member? {
+        loop.preconditionInLoop()
+        return name == swim.me.name ? swim.selfMember : swim.members[name]
+    }
+
     /// Cancels the timers and ends the event streams. Idempotent.
     func stop() {
         loop.preconditionInLoop()

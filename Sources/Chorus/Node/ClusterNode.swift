@@ -107,6 +107,13 @@ public final class ClusterNode: Sendable {
         return (try? await failureDetectorLoop.submit { membership.members }) ?? []
     }
 
+    /// The member called `name` as this node sees it (itself included), or nil if it knows no
+    /// member of that name. Cheaper than `members()` for watching one member.
+    public func member(named name: String) async -> Member? {
+        let membership = self.membership
+        return (try? await failureDetectorLoop.submit { membership.member(named: name) }) ?? nil
+    }
+
     /// Membership changes from now on: joined, suspect, alive, dead, left, updated. Any number of
     /// subscribers; each has a buffer of `MembershipEventHub.bufferSize` events and loses the
     /// oldest if it reads slower. The stream ends when the node stops.
