@@ -19,7 +19,7 @@ struct MembershipMetrics {
     let unreachable = Counter(label: "chorus_membership_undeliverable_total", dimensions: [("refused", "false")])
 
     /// Records how many members have each status.
-    func record(_ members: [Member]) {
+    func record(_ members: some Sequence<Member>) {
         var counts: [MemberStatus: Int] = [:]
         for member in members { counts[member.state.status, default: 0] += 1 }
         for (status, gauge) in byStatus { gauge.record(counts[status] ?? 0) }

@@ -66,7 +66,7 @@ final class MembershipShell: @unchecked Sendable {
     /// Joins the seeds, and keeps trying every second until another member is known.
     func start() {
         loop.preconditionInLoop()
-        metrics.record(members)
+        metrics.record([swim.selfMember])
         guard !seeds.isEmpty else {
             rearm()
             return
@@ -199,6 +199,7 @@ final class MembershipShell: @unchecked Sendable {
     // MARK: Directives
 
     private func perform(_ directives: [SWIMDirective]) {
+        var changed = false
         for directive in directives {
             switch directive {
             case let .send(packet, to: address, reliable: reliable):
@@ -208,8 +209,11 @@ final class MembershipShell: @unchecked Sendable {
                 transmit(WireCodec.encode(.membershipSync(sync)), to: address, overStream: true)
             case let .event(event):
                 report(event)
+                changed = true
             }
         }
+        // Once per input, however many members it changed (a sync can change hundreds).
+        if changed { membershipChanged() }
         rearm()
     }
 
@@ -271,14 +275,18 @@ final class MembershipShell: @unchecked Sendable {
         case .left: logger.info("member \(member.id.name) (\(member.id.uid)) left")
         case .updated: logger.info("member \(member.id.name) (\(member.id.uid)) updated (\(member.state))")
         }
-        metrics.record(members)
+        events.publish(event)
+    }
+
+    /// Updates the gauges, and the links `PeerLinks` keeps, to the current members.
+    private func membershipChanged() {
+        metrics.record([swim.selfMember] + swim.members.values)
         let active = Set(swim.members.values.filter(\.isActive).map(\.address))
         if active != wanted && !quiet {
             wanted = active
             let links = self.links
             links.loop.execute { links.setWanted(active) }
         }
-        events.publish(event)
     }
 
     // MARK: Timer
