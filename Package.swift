@@ -1,10 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// The pure protocol cores and the simulator are optimized in debug builds too: the simulation
-/// specs run thousands of members for simulated minutes, five times slower unoptimized.
-let optimizedCore: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-
 let package = Package(
     name: "Chorus",
     platforms: [.macOS(.v15)],
@@ -33,16 +29,15 @@ let package = Package(
         // libuv event loops: executors, timers, UDP, framed TCP.
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
-        .target(name: "ChorusWire", swiftSettings: optimizedCore),
+        .target(name: "ChorusWire"),
         // Deterministic simulator: virtual clock, seeded randomness, simulated network; runs the pure cores.
-        .target(name: "ChorusSimulation", dependencies: ["ChorusCore"], swiftSettings: optimizedCore),
+        .target(name: "ChorusSimulation", dependencies: ["ChorusCore"]),
         // Vocabulary shared by the pure protocol cores: protocol time, seeded randomness.
-        .target(name: "ChorusCore", swiftSettings: optimizedCore),
+        .target(name: "ChorusCore"),
         // SWIM + Lifeguard membership, pure: no I/O, no clock, no randomness of its own.
-        .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"], swiftSettings: optimizedCore),
+        .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"]),
         // The SWIM core run by the simulator: simulated members and clusters, for specs and benchmarks.
-        .target(name: "ChorusMembershipSimulation", dependencies: ["ChorusMembership", "ChorusSimulation", "ChorusCore", "ChorusWire"],
-                swiftSettings: optimizedCore),
+        .target(name: "ChorusMembershipSimulation", dependencies: ["ChorusMembership", "ChorusSimulation", "ChorusCore", "ChorusWire"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
