@@ -40,12 +40,11 @@ final class AgentProcess: @unchecked Sendable {
     /// Waits until the log contains `text`; false on timeout or if the process ended first.
     func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if log.contains(text) { return true }
-            if !process.isRunning { return log.contains(text) }
+            if !process.isRunning || ContinuousClock.now >= deadline { return log.contains(text) }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return false
     }
 
     /// Waits for the process to end and returns its exit status, or nil on timeout.

@@ -9,7 +9,7 @@ import Testing
 /// Prints (never asserts) the simulator's speed on a synthetic workload: 1,000 nodes, each pinging a
 /// random peer every 10 ms and answering pings. `CHORUS_SIM_BENCH_SECONDS` sets the simulated time
 /// (default 0.5 s, to keep the debug test run short).
-@Suite struct BenchmarkTests {
+@Suite(.onSimulationThread) struct BenchmarkTests {
     @Test("1,000-node ping-pong: events per second (printed)")
     func pingPong() {
         let seed = testSeed("pingPong", fixed: 0xBE7C)

@@ -43,10 +43,10 @@ public enum AdminClient {
     /// Polls `/v1/health` until it answers 200.
     public static func waitForHealth(_ admin: String, timeout: Duration = .seconds(20)) async -> String? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if let answer = await get(admin, "/v1/health"), answer.status == 200 { return answer.body }
+            if ContinuousClock.now >= deadline { return nil }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return nil
     }
 }
