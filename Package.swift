@@ -26,6 +26,12 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        // System libyaml through pkg-config (Debian: libyaml-dev), for cluster files.
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // libuv event loops: executors, timers, UDP, framed TCP.
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
@@ -42,10 +48,9 @@ let package = Package(
         .target(
             name: "Chorus",
             dependencies: [
-                "ChorusLoop", "ChorusWire", "ChorusMembership",
+                "ChorusLoop", "ChorusWire", "ChorusMembership", "CLibYAML",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // HTTP admin API and Prometheus metrics.

@@ -1,7 +1,8 @@
 import ChorusLoop
 import ChorusMembership
-import Foundation
-import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A cluster as described in a YAML file of `cluster-configs/`: its name, timer profile, seeds and
 /// nodes. Loading validates every field; a wrong file is refused as a whole with a `ConfigError`.
@@ -46,12 +47,7 @@ public struct ClusterConfig: Sendable, Equatable {
 
     /// Loads and validates a YAML file.
     public static func load(path: String) throws(ConfigError) -> ClusterConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(field: path, problem: "cannot read the file (\(error.localizedDescription))")
-        }
+        let text = try readText(path: path)
         do {
             return try parse(yaml: text)
         } catch {
@@ -61,16 +57,16 @@ public struct ClusterConfig: Sendable, Equatable {
 
     /// Parses and validates YAML text.
     public static func parse(yaml text: String) throws(ConfigError) -> ClusterConfig {
-        let root: Any?
+        let root: YAMLValue
         do {
-            root = try Yams.load(yaml: text)
+            root = try YAMLValue.parse(text)
         } catch {
             throw ConfigError(field: "(document)", problem: "not valid YAML: \(error)")
         }
-        guard let map = root as? [String: Any] else {
+        guard case .map(let map) = root else {
             throw ConfigError(field: "(document)", problem: "expected a mapping with cluster, profile, seeds and nodes")
         }
-        var fields = ConfigFields(map, path: "")
+        let fields = ConfigFields(map, path: "")
         try fields.refuseUnknown(knownKeys)
         let cluster = try fields.name("cluster")
         let profile = try fields.enumeration("profile", Profile.self, default: .lan)
@@ -84,7 +80,7 @@ public struct ClusterConfig: Sendable, Equatable {
         var nodes: [NodeConfig] = []
         for (index, item) in nodeMaps.enumerated() {
             let path = "nodes[\(index)]"
-            guard let nodeMap = item as? [String: Any] else {
+            guard case .map(let nodeMap) = item else {
                 throw ConfigError(field: path, problem: "expected a mapping with name, bind, admin, data_dir")
             }
             nodes.append(try NodeConfig(ConfigFields(nodeMap, path: path)))
@@ -95,6 +91,30 @@ public struct ClusterConfig: Sendable, Equatable {
         try checkUnique(nodes.map(\.dataDir), field: "data_dir")
         return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
                              membership: membership, debugFaults: debugFaults, swim: swim)
+    }
+
+    /// The file at `path` as UTF-8 text, at most 1 MiB (a cluster file is a few KiB).
+    static func readText(path: String) throws(ConfigError) -> String {
+        let limit = 1 << 20
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfigError(field: path, problem: "cannot read the file (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConfigError(field: path, problem: "cannot read the file (\(String(cString: strerror(errno))))")
+            }
+            if count == 0 { break }
+            bytes += chunk.prefix(count)
+            guard bytes.count <= limit else { throw ConfigError(field: path, problem: "larger than \(limit) bytes; is it a cluster file?") }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(field: path, problem: "not UTF-8 text")
+        }
+        return text
     }
 
     private static func checkUnique(_ values: [String], field: String) throws(ConfigError) {
@@ -132,7 +152,6 @@ public struct NodeConfig: Sendable, Equatable {
     }
 
     init(_ fields: ConfigFields) throws(ConfigError) {
-        var fields = fields
         try fields.refuseUnknown(Self.knownKeys)
         name = try fields.name("name")
         bind = try fields.address("bind")
@@ -149,10 +168,10 @@ public enum LogLevel: String, Sendable, CaseIterable, Codable {
 
 /// Typed reads of a YAML mapping that name the field on error.
 struct ConfigFields {
-    let map: [String: Any]
+    let map: [String: YAMLValue]
     let path: String
 
-    init(_ map: [String: Any], path: String) {
+    init(_ map: [String: YAMLValue], path: String) {
         self.map = map
         self.path = path
     }
@@ -167,7 +186,7 @@ struct ConfigFields {
 
     func string(_ key: String) throws(ConfigError) -> String {
         guard let value = map[key] else { throw ConfigError(field: fieldPath(key), problem: "missing; expected a string") }
-        guard let text = value as? String, !text.isEmpty else {
+        guard case .string(let text) = value, !text.isEmpty else {
             throw ConfigError(field: fieldPath(key), problem: "expected a non-empty string, found \(describe(value))")
         }
         return text
@@ -193,15 +212,15 @@ struct ConfigFields {
 
     func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, default value: E) throws(ConfigError) -> E where E.RawValue == String {
         guard let raw = map[key] else { return value }
-        guard let text = raw as? String, let parsed = E(rawValue: text) else {
+        guard case .string(let text) = raw, let parsed = E(rawValue: text) else {
             throw ConfigError(field: fieldPath(key), problem: "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found \(describe(raw))")
         }
         return parsed
     }
 
-    func list(_ key: String) throws(ConfigError) -> [Any] {
+    func list(_ key: String) throws(ConfigError) -> [YAMLValue] {
         guard let raw = map[key] else { throw ConfigError(field: fieldPath(key), problem: "missing; expected a list") }
-        guard let items = raw as? [Any] else {
+        guard case .list(let items) = raw else {
             throw ConfigError(field: fieldPath(key), problem: "expected a list, found \(describe(raw))")
         }
         return items
@@ -211,7 +230,7 @@ struct ConfigFields {
         guard map[key] != nil else { return [] }
         var addresses: [SocketAddress] = []
         for (index, item) in try list(key).enumerated() {
-            guard let text = item as? String else {
+            guard case .string(let text) = item else {
                 throw ConfigError(field: "\(fieldPath(key))[\(index)]", problem: "expected host:port, found \(describe(item))")
             }
             do {
@@ -223,15 +242,15 @@ struct ConfigFields {
         return addresses
     }
 
-    func describe(_ value: Any) -> String {
+    func describe(_ value: YAMLValue) -> String {
         switch value {
-        case let text as String: "the string \"\(text)\""
-        case is Int: "the number \(value)"
-        case is Double: "the number \(value)"
-        case is Bool: "the boolean \(value)"
-        case is [Any]: "a list"
-        case is [String: Any]: "a mapping"
-        default: "\(value)"
+        case .string(let text): "the string \"\(text)\""
+        case .int(let number): "the number \(number)"
+        case .double(let number): "the number \(number)"
+        case .bool(let flag): "the boolean \(flag)"
+        case .null: "nothing (null)"
+        case .list: "a list"
+        case .map: "a mapping"
         }
     }
 }

@@ -105,7 +105,7 @@ extension ConfigFields {
     func duration(_ key: String) throws(ConfigError) -> Duration? {
         guard let raw = map[key] else { return nil }
         let expected = "expected a duration such as 200ms, 1s, 2m or 1h"
-        guard let text = raw as? String else {
+        guard case .string(let text) = raw else {
             throw ConfigError(field: fieldPath(key), problem: "\(expected), found \(describe(raw))")
         }
         guard let duration = Self.parseDuration(text) else {
@@ -133,7 +133,7 @@ extension ConfigFields {
     /// A whole number in `range`.
     func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let raw = map[key] else { return nil }
-        guard let value = raw as? Int else {
+        guard case .int(let value) = raw else {
             throw ConfigError(field: fieldPath(key), problem: "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(describe(raw))")
         }
         guard range.contains(value) else {
@@ -145,7 +145,7 @@ extension ConfigFields {
     /// `true` or `false`.
     func boolean(_ key: String) throws(ConfigError) -> Bool? {
         guard let raw = map[key] else { return nil }
-        guard let value = raw as? Bool else {
+        guard case .bool(let value) = raw else {
             throw ConfigError(field: fieldPath(key), problem: "expected true or false, found \(describe(raw))")
         }
         return value
@@ -154,7 +154,7 @@ extension ConfigFields {
     /// A nested mapping, or nil when the key is absent.
     func mapping(_ key: String) throws(ConfigError) -> ConfigFields? {
         guard let raw = map[key] else { return nil }
-        guard let nested = raw as? [String: Any] else {
+        guard case .map(let nested) = raw else {
             throw ConfigError(field: fieldPath(key), problem: "expected a mapping, found \(describe(raw))")
         }
         return ConfigFields(nested, path: fieldPath(key))

@@ -1,6 +1,6 @@
 import ChorusMembership
 import ChorusWire
-import Metrics
+import CoreMetrics
 
 /// The membership protocol's Prometheus metrics:
 /// - `chorus_members{status}`: members by status as this node sees them, itself included;

@@ -1,7 +1,6 @@
 @_exported import ChorusMembership
 import ChorusLoop
 import ChorusWire
-import Foundation
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -78,7 +77,7 @@ public final class ClusterNode: Sendable {
     /// A port in use fails here with `EADDRINUSE`; the node is then stopped.
     public func start() async throws {
         do {
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+            try DataDirectory.create(settings.dataDir)
             let datagrams = self.datagrams
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links

@@ -1,7 +1,7 @@
 import ChorusLoop
 import ChorusWire
 import Logging
-import Metrics
+import CoreMetrics
 
 /// A node-to-node TCP connection and what we know of the node at its other end.
 final class PeerLink {

@@ -1,7 +1,7 @@
 import ChorusLoop
 import ChorusWire
 import Logging
-import Metrics
+import CoreMetrics
 
 /// Counts input that was refused (malformed packets and frames, foreign clusters) and logs it
 /// without letting a flood of garbage flood the log: the first rejection of each kind in a second
