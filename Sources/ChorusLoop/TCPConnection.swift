@@ -14,10 +14,17 @@ import Glibc
 /// Reads: one inbound buffer per connection; every complete frame in it is handed to `onFrame` as
 /// a borrowed slice (valid only during the call) in the same read callback; a partial frame waits
 /// for the next read. `pauseReading()`/`resumeReading()` apply backpressure to the peer.
+///
+/// Raw mode (`Options.rawBytes`): no framing; `onFrame` gets whatever bytes each read brought, as
+/// they came, and nothing is kept after the call. For protocols that parse the stream themselves
+/// (the admin API's HTTP).
 public final class TCPConnection: LoopHandle, @unchecked Sendable {
     /// Tuning of a connection's buffers.
     public struct Options: Sendable {
+        /// How the inbound stream is cut into frames; ignored when `rawBytes` is set.
         public var framing: any FrameFormat
+        /// Hands every read's bytes to `onFrame` as they arrive, without framing.
+        public var rawBytes: Bool
         /// Queued outbound bytes at which `send` starts refusing.
         public var highWatermark: Int
         /// Queued outbound bytes under which a refusing connection accepts again.
@@ -31,10 +38,20 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
                     lowWatermark: Int = 1 << 20, flushThreshold: Int = 64 << 10, readBufferSize: Int = 256 << 10) {
             precondition(lowWatermark <= highWatermark, "lowWatermark must not exceed highWatermark")
             self.framing = framing
+            self.rawBytes = false
             self.highWatermark = highWatermark
             self.lowWatermark = lowWatermark
             self.flushThreshold = flushThreshold
             self.readBufferSize = readBufferSize
+        }
+
+        /// Options for a connection without framing: each read's bytes go to `onFrame` as they came.
+        public static func rawBytes(highWatermark: Int = 4 << 20, lowWatermark: Int = 1 << 20,
+                                    flushThreshold: Int = 64 << 10, readBufferSize: Int = 64 << 10) -> Options {
+            var options = Options(highWatermark: highWatermark, lowWatermark: lowWatermark,
+                                  flushThreshold: flushThreshold, readBufferSize: readBufferSize)
+            options.rawBytes = true
+            return options
         }
     }
 
@@ -70,7 +87,8 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     }
 
     public let options: Options
-    /// Called with each complete frame (header included), borrowed for the duration of the call.
+    /// Called with each complete frame (header included), borrowed for the duration of the call;
+    /// in raw mode, with the bytes of each read.
     /// (Not optional: an optional closure called per frame costs a thunk or a retain.)
     public var onFrame: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// Called once per socket read, before the frames it completed are handed to `onFrame`
@@ -93,7 +111,7 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     private var connectRequest: UnsafeMutablePointer<uv_connect_t>?
     private var connectCompletion: ((Result<TCPConnection, LoopError>) -> Void)?
 
-    /// Frames received so far.
+    /// Frames received so far (in raw mode: reads that brought bytes).
     public var framesReceived: Int { io.pointee.framesReceived }
     /// Bytes the kernel has taken so far.
     public var bytesWritten: Int { io.pointee.bytesWritten }
@@ -369,6 +387,10 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
 
     /// Hands every complete frame in the io.pointee.inbound buffer to `onFrame`, then keeps the partial rest.
     private func deliverFrames() {
+        if options.rawBytes {
+            deliverRawBytes()
+            return
+        }
         let framing = options.framing
         let headerSize = framing.headerSize
         let deliver = onFrame
@@ -402,6 +424,15 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
             offset += length
         }
         if !isClosed { io.pointee.inbound.discardFront(offset) }
+    }
+
+    /// Raw mode: hands everything read so far to `onFrame` at once; the receiver keeps what it needs.
+    private func deliverRawBytes() {
+        let count = io.pointee.inbound.count
+        guard count > 0, !isClosed, !io.pointee.readingPaused else { return }
+        io.pointee.framesReceived += 1
+        onFrame(UnsafeRawBufferPointer(start: io.pointee.inbound.base, count: count))
+        if !isClosed { io.pointee.inbound.discardFront(count) }
     }
 
     // MARK: Closing

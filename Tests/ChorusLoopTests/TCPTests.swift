@@ -119,6 +119,38 @@ struct TCPTests {
         }
     }
 
+    @Test("given a raw-bytes connection, when bytes that are no valid frame arrive in pieces, then every byte is delivered in order and nothing is kept")
+    func rawBytesAreDeliveredAsTheyCome() async throws {
+        try await withLoop { loop in
+            let received = Recorder<[UInt8]>()
+            let closes = Recorder<String>()
+            let address = try await loop.submit {
+                let listener = try TCPListener(on: loop, bind: loopback, connectionOptions: .rawBytes(readBufferSize: 4096))
+                listener.onAccept = { connection in
+                    connection.onFrame = { received.append(Array($0)) }
+                    connection.onClose = { closes.append("\($0)") }
+                    connection.startReading()
+                }
+                return listener.localAddress
+            }
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            // As a length prefix, 0xFFFFFFFF would close a framed connection.
+            let pieces: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], Array("GET / HTTP/1.1\r\n".utf8),
+                                     (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }]
+            for piece in pieces {
+                _ = try await loop.submit { client.send(piece) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let expected = pieces.flatMap { $0 }
+            while received.all.reduce(0, { $0 + $1.count }) < expected.count { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(received.all.flatMap { $0 } == expected)
+            #expect(received.count >= pieces.count, "a read is delivered at once, without waiting for more bytes")
+            try await loop.submit { client.close() }
+            while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(closes.all == ["closed by peer"])
+        }
+    }
+
     @Test("given nothing listens, when connecting, then the error is ECONNREFUSED")
     func connectionRefused() async throws {
         try await withLoop { loop in
