@@ -442,22 +442,48 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     /// connection closes.
     public func closeAfterFlush() {
         loop.preconditionInLoop()
-        guard !isClosed, !io.pointee.draining else { return }
+        drainThenShutDown(closing: true)
+    }
+
+    /// Ends the sending side once every frame already queued has been written, and keeps reading:
+    /// the peer sees the end of stream, and what it still sends is read (not answered with a reset,
+    /// which could destroy the data it has not read yet). The connection closes when the peer ends
+    /// its side, on an error, or when `close()` is called. A "lingering close", as HTTP servers do
+    /// after a last answer.
+    public func shutdownAfterFlush() {
+        loop.preconditionInLoop()
+        drainThenShutDown(closing: false)
+    }
+
+    private func drainThenShutDown(closing: Bool) {
+        guard !isClosed else { return }
+        if closing { io.pointee.closeOnShutdown = true }
+        guard !io.pointee.draining else {
+            // Already draining; if the shutdown is done and now a close is asked, close.
+            if closing && io.pointee.shutdownDone { close() }
+            return
+        }
         io.pointee.draining = true
         io.pointee.accepting = false
         if !io.pointee.writing { startWrite() }
         shutdownIfDrained()
     }
 
-    /// Once io.pointee.draining and nothing is left to write, shuts the write side down and closes.
+    /// Once io.pointee.draining and nothing is left to write, shuts the write side down (and closes,
+    /// unless the connection lingers).
     private func shutdownIfDrained() {
         guard io.pointee.draining, !io.pointee.writing, io.pointee.pending.isEmpty, !isClosed, !io.pointee.shutdownStarted else { return }
         io.pointee.shutdownStarted = true
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        let status = uv_shutdown(request, uvStream) { request, _ in
+        let status = uv_shutdown(request, uvStream) { request, status in
             let connection = LoopHandle.object(request!.pointee.handle, as: TCPConnection.self)
             request!.deallocate()
-            connection.close()
+            connection.io.pointee.shutdownDone = true
+            if connection.io.pointee.closeOnShutdown {
+                connection.close()
+            } else if status < 0 {
+                connection.fail(.error(LoopError(code: status, operation: "tcp shutdown")))
+            }
         }
         if status < 0 {
             request.deallocate()
@@ -532,6 +558,9 @@ struct ConnectionIO {
     var readingPaused = false
     var draining = false
     var shutdownStarted = false
+    var shutdownDone = false
+    /// Close once the write side is shut down (`closeAfterFlush`), rather than linger.
+    var closeOnShutdown = false
     var framesReceived = 0
     var bytesWritten = 0
     var writeCalls = 0

@@ -151,6 +151,43 @@ struct TCPTests {
         }
     }
 
+    @Test("given a connection that shuts down after flush, then it still reads what the peer sends, and the peer gets every frame, then the end of stream")
+    func lingeringShutdown() async throws {
+        try await withLoop { loop in
+            let received = Recorder<[UInt8]>()
+            let closes = Recorder<String>()
+            let accepted = Handoff<TCPConnection>()
+            let address = try await Self.recordingServer(loop, received: received, closes: closes, accepted: accepted)
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            let server = await accepted.value
+            let refused = try await loop.submit { () -> TCPConnection.SendResult in
+                server.send(lengthPrefixed([1]))
+                server.send(lengthPrefixed([2]))
+                server.shutdownAfterFlush()
+                return server.send(lengthPrefixed([3]))
+            }
+            #expect(refused == .closed, "nothing is sent after the shutdown")
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try await loop.submit { client.send(lengthPrefixed([7])) }
+            while received.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(received.all == [[7]])
+            #expect(closes.count == 0, "the shut-down side still reads")
+
+            let clientFrames = Recorder<[UInt8]>()
+            let clientClosed = Handoff<String>()
+            try await loop.submit {
+                client.onFrame = { clientFrames.append(payload(of: $0)) }
+                client.onClose = { clientClosed.put("\($0)") }
+                client.startReading()
+            }
+            let clientCloseReason = await clientClosed.value
+            #expect(clientCloseReason == "closed by peer")
+            #expect(clientFrames.all == [[1], [2]])
+            while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(closes.all == ["closed by peer"])
+        }
+    }
+
     @Test("given nothing listens, when connecting, then the error is ECONNREFUSED")
     func connectionRefused() async throws {
         try await withLoop { loop in
