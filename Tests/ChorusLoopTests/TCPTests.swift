@@ -188,6 +188,32 @@ struct TCPTests {
         }
     }
 
+    @Test("given a peer that has closed, when this side writes twice, then the connection fails with EPIPE and the process goes on (no SIGPIPE)")
+    func writeToClosedPeer() async throws {
+        try await withLoop { loop in
+            let accepted = Handoff<TCPConnection>()
+            let address = try await Self.recordingServer(loop, received: Recorder<[UInt8]>(), accepted: accepted)
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            let server = await accepted.value
+            let serverClosed = Handoff<String>()
+            try await loop.submit {
+                // Not reading, the server does not see the end of stream and writes on.
+                server.pauseReading()
+                server.onClose = { serverClosed.put("\($0)") }
+                client.close()
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            // The first write reaches a closed socket, whose kernel answers with a reset; the
+            // next one fails with EPIPE, which raises SIGPIPE in the writing thread.
+            for _ in 0..<5 {
+                _ = try await loop.submit { server.send(lengthPrefixed([1, 2, 3])) }
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            let reason = await serverClosed.value
+            #expect(reason.contains("EPIPE") || reason.contains("ECONNRESET"), "\(reason)")
+        }
+    }
+
     @Test("given nothing listens, when connecting, then the error is ECONNREFUSED")
     func connectionRefused() async throws {
         try await withLoop { loop in
