@@ -16,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
@@ -48,14 +47,13 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // HTTP admin API and Prometheus metrics.
+        // HTTP admin API and Prometheus metrics: its own HTTP/1.1 server on a libuv loop, JSON
+        // without Foundation.
         .target(
             name: "ChorusAdmin",
             dependencies: [
-                "Chorus",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "Chorus", "ChorusLoop",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -92,7 +90,6 @@ let package = Package(
             name: "ChorusTests",
             dependencies: [
                 "Chorus", "ChorusAdmin", "ChorusTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

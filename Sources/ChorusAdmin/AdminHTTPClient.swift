@@ -78,7 +78,7 @@ public enum AdminHTTPClient {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmed(of: " \t")
+            let value = line[line.index(after: colon)...].trimmingSpaces()
             if name == "transfer-encoding" { chunked = value.lowercased().contains("chunked") }
             if name == "content-length" { length = Int(value) }
         }
@@ -113,14 +113,5 @@ public enum AdminHTTPClient {
 
     private static func errorText() -> String {
         String(cString: strerror(errno))
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmed(of characters: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, characters.contains(first) { text = text.dropFirst() }
-        while let last = text.last, characters.contains(last) { text = text.dropLast() }
-        return String(text)
     }
 }
