@@ -52,10 +52,12 @@ let package = Package(
         .target(
             name: "ChorusAdmin",
             dependencies: [
-                "Chorus", "ChorusLoop",
+                "Chorus", "ChorusLoop", "ChorusWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // Members of modules it does not import (Foundation, through Chorus) stay invisible.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         // The `chorus` command: agent, version, config.
         .executableTarget(

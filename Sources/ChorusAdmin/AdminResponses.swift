@@ -1,4 +1,5 @@
 import Chorus
+import ChorusWire
 
 /// `GET /v1/health`: the node answers, and says its name.
 public struct HealthResponse: Codable, Equatable, Sendable, JSONRepresentable {
