@@ -16,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
@@ -53,16 +52,17 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
-        // HTTP admin API and Prometheus metrics.
+        // HTTP admin API and Prometheus metrics: its own HTTP/1.1 server on a libuv loop, JSON
+        // without Foundation.
         .target(
             name: "ChorusAdmin",
             dependencies: [
-                "Chorus",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "Chorus", "ChorusLoop", "ChorusWire",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // Members of modules it does not import (Foundation, through Chorus) stay invisible.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         // The `chorus` command: agent, version, config.
         .executableTarget(
@@ -97,7 +97,6 @@ let package = Package(
             name: "ChorusTests",
             dependencies: [
                 "Chorus", "ChorusAdmin", "ChorusTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

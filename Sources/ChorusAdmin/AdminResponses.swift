@@ -1,9 +1,8 @@
 import Chorus
-import Foundation
-import Hummingbird
+import ChorusWire
 
 /// `GET /v1/health`: the node answers, and says its name.
-public struct HealthResponse: ResponseCodable, Equatable {
+public struct HealthResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var status: String
     public var node: String
 
@@ -11,10 +10,12 @@ public struct HealthResponse: ResponseCodable, Equatable {
         self.status = status
         self.node = node
     }
+
+    public var json: JSONValue { ["status": .string(status), "node": .string(node)] }
 }
 
 /// `GET /v1/self`: who this node is and how it was started.
-public struct SelfResponse: ResponseCodable, Equatable {
+public struct SelfResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var name: String
     public var uid: String
     public var cluster: String
@@ -22,10 +23,26 @@ public struct SelfResponse: ResponseCodable, Equatable {
     public var admin: String?
     public var profile: String
     public var version: String
+
+    public init(name: String, uid: String, cluster: String, bind: String, admin: String?, profile: String, version: String) {
+        self.name = name
+        self.uid = uid
+        self.cluster = cluster
+        self.bind = bind
+        self.admin = admin
+        self.profile = profile
+        self.version = version
+    }
+
+    public var json: JSONValue {
+        .object(dropping: ["name": .string(name), "uid": .string(uid), "cluster": .string(cluster),
+                           "bind": .string(bind), "admin": admin.map(JSONValue.string),
+                           "profile": .string(profile), "version": .string(version)])
+    }
 }
 
 /// Every error answer of the admin API: `{"error": "not_found", "message": "..."}`.
-public struct ErrorResponse: ResponseCodable, Equatable {
+public struct ErrorResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var error: String
     public var message: String?
 
@@ -33,11 +50,18 @@ public struct ErrorResponse: ResponseCodable, Equatable {
         self.error = error
         self.message = message
     }
+
+    /// The answer to a refused request: the status's snake-case reason as `error`.
+    public init(_ error: AdminError) {
+        self.init(error: error.status.errorCode, message: error.message)
+    }
+
+    public var json: JSONValue { .object(dropping: ["error": .string(error), "message": message.map(JSONValue.string)]) }
 }
 
 /// One member in `GET /v1/members`. `meta` is the metadata as a UTF-8 string when it is valid
 /// UTF-8 (`meta_encoding: "utf8"`), else base64 (`meta_encoding: "base64"`).
-public struct MemberResponse: Codable, Equatable, Sendable {
+public struct MemberResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var name: String
     public var uid: String
     public var address: String
@@ -62,45 +86,26 @@ public struct MemberResponse: Codable, Equatable, Sendable {
             meta = text
             metaEncoding = "utf8"
         } else {
-            meta = Data(member.meta).base64EncodedString()
+            meta = Base64.encode(member.meta)
             metaEncoding = "base64"
         }
     }
-}
 
-/// The body of `POST /v1/join`: node-to-node addresses of members to join through.
-public struct JoinRequest: Codable, Equatable, Sendable {
-    public var addresses: [String]
-    public init(addresses: [String]) { self.addresses = addresses }
-}
-
-/// The body of `PUT /v1/debug/faults` and its answer: peers are node names.
-public struct FaultsRequest: Codable, Equatable, Sendable {
-    public var dropInbound: [String]?
-    public var dropOutbound: [String]?
-    /// Probability (0 to 1) that an outbound membership message is lost.
-    public var loss: Double?
-    /// Delay added to outbound membership messages.
-    public var delayMs: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case dropInbound = "drop_inbound", dropOutbound = "drop_outbound", loss, delayMs = "delay_ms"
-    }
-
-    public init(dropInbound: [String]? = nil, dropOutbound: [String]? = nil, loss: Double? = nil, delayMs: Int? = nil) {
-        self.dropInbound = dropInbound
-        self.dropOutbound = dropOutbound
-        self.loss = loss
-        self.delayMs = delayMs
+    public var json: JSONValue {
+        ["name": .string(name), "uid": .string(uid), "address": .string(address), "status": .string(status),
+         "incarnation": .unsigned(incarnation), "meta": .string(meta), "meta_encoding": .string(metaEncoding)]
     }
 }
 
 /// The answer of requests that change state: `{"status": "joining" | "left" | "cleared" | ...}`.
-public struct StatusResponse: ResponseCodable, Equatable {
+public struct StatusResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var status: String
     public var message: String?
+
     public init(status: String, message: String? = nil) {
         self.status = status
         self.message = message
     }
+
+    public var json: JSONValue { .object(dropping: ["status": .string(status), "message": message.map(JSONValue.string)]) }
 }

@@ -19,6 +19,9 @@ import Glibc
 ///
 /// `shutdown()` closes every handle, lets the loop run out, joins the thread and reports a handle that
 /// was left open as an error.
+///
+/// The loop's thread blocks SIGPIPE: writing to a connection its peer has reset fails that
+/// connection (`EPIPE`) instead of ending the process.
 public final class EventLoop: @unchecked Sendable {
     // Safety of @unchecked Sendable: `remote` is a LockedValue; `threadID` is written once before `init`
     // returns (the creator waits on `started`) and only read afterwards; every other stored property
@@ -98,6 +101,13 @@ public final class EventLoop: @unchecked Sendable {
     private func threadMain() {
         threadID.pointee = pthread_self()
         chorus_set_thread_name(name)
+        // A write to a socket the peer has reset raises SIGPIPE in the writing thread, whose
+        // default action ends the process; libuv leaves it to the application. Blocked on this
+        // thread only, the write fails with EPIPE instead, which closes just that connection.
+        var pipe = sigset_t()
+        sigemptyset(&pipe)
+        sigaddset(&pipe, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipe, nil)
         started.signal()
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Close callbacks may have queued local work after the before-block handle closed.

@@ -14,10 +14,17 @@ import Glibc
 /// Reads: one inbound buffer per connection; every complete frame in it is handed to `onFrame` as
 /// a borrowed slice (valid only during the call) in the same read callback; a partial frame waits
 /// for the next read. `pauseReading()`/`resumeReading()` apply backpressure to the peer.
+///
+/// Raw mode (`Options.rawBytes`): no framing; `onFrame` gets whatever bytes each read brought, as
+/// they came, and nothing is kept after the call. For protocols that parse the stream themselves
+/// (the admin API's HTTP).
 public final class TCPConnection: LoopHandle, @unchecked Sendable {
     /// Tuning of a connection's buffers.
     public struct Options: Sendable {
+        /// How the inbound stream is cut into frames; ignored when `rawBytes` is set.
         public var framing: any FrameFormat
+        /// Hands every read's bytes to `onFrame` as they arrive, without framing.
+        public var rawBytes: Bool
         /// Queued outbound bytes at which `send` starts refusing.
         public var highWatermark: Int
         /// Queued outbound bytes under which a refusing connection accepts again.
@@ -31,10 +38,20 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
                     lowWatermark: Int = 1 << 20, flushThreshold: Int = 64 << 10, readBufferSize: Int = 256 << 10) {
             precondition(lowWatermark <= highWatermark, "lowWatermark must not exceed highWatermark")
             self.framing = framing
+            self.rawBytes = false
             self.highWatermark = highWatermark
             self.lowWatermark = lowWatermark
             self.flushThreshold = flushThreshold
             self.readBufferSize = readBufferSize
+        }
+
+        /// Options for a connection without framing: each read's bytes go to `onFrame` as they came.
+        public static func rawBytes(highWatermark: Int = 4 << 20, lowWatermark: Int = 1 << 20,
+                                    flushThreshold: Int = 64 << 10, readBufferSize: Int = 64 << 10) -> Options {
+            var options = Options(highWatermark: highWatermark, lowWatermark: lowWatermark,
+                                  flushThreshold: flushThreshold, readBufferSize: readBufferSize)
+            options.rawBytes = true
+            return options
         }
     }
 
@@ -70,7 +87,8 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     }
 
     public let options: Options
-    /// Called with each complete frame (header included), borrowed for the duration of the call.
+    /// Called with each complete frame (header included), borrowed for the duration of the call;
+    /// in raw mode, with the bytes of each read.
     /// (Not optional: an optional closure called per frame costs a thunk or a retain.)
     public var onFrame: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// Called once per socket read, before the frames it completed are handed to `onFrame`
@@ -93,7 +111,7 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     private var connectRequest: UnsafeMutablePointer<uv_connect_t>?
     private var connectCompletion: ((Result<TCPConnection, LoopError>) -> Void)?
 
-    /// Frames received so far.
+    /// Frames received so far (in raw mode: reads that brought bytes).
     public var framesReceived: Int { io.pointee.framesReceived }
     /// Bytes the kernel has taken so far.
     public var bytesWritten: Int { io.pointee.bytesWritten }
@@ -369,6 +387,10 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
 
     /// Hands every complete frame in the io.pointee.inbound buffer to `onFrame`, then keeps the partial rest.
     private func deliverFrames() {
+        if options.rawBytes {
+            deliverRawBytes()
+            return
+        }
         let framing = options.framing
         let headerSize = framing.headerSize
         let deliver = onFrame
@@ -404,6 +426,15 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
         if !isClosed { io.pointee.inbound.discardFront(offset) }
     }
 
+    /// Raw mode: hands everything read so far to `onFrame` at once; the receiver keeps what it needs.
+    private func deliverRawBytes() {
+        let count = io.pointee.inbound.count
+        guard count > 0, !isClosed, !io.pointee.readingPaused else { return }
+        io.pointee.framesReceived += 1
+        onFrame(UnsafeRawBufferPointer(start: io.pointee.inbound.base, count: count))
+        if !isClosed { io.pointee.inbound.discardFront(count) }
+    }
+
     // MARK: Closing
 
     /// Ends the connection once every frame already queued has been written: no frame is accepted
@@ -411,22 +442,48 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     /// connection closes.
     public func closeAfterFlush() {
         loop.preconditionInLoop()
-        guard !isClosed, !io.pointee.draining else { return }
+        drainThenShutDown(closing: true)
+    }
+
+    /// Ends the sending side once every frame already queued has been written, and keeps reading:
+    /// the peer sees the end of stream, and what it still sends is read (not answered with a reset,
+    /// which could destroy the data it has not read yet). The connection closes when the peer ends
+    /// its side, on an error, or when `close()` is called. A "lingering close", as HTTP servers do
+    /// after a last answer.
+    public func shutdownAfterFlush() {
+        loop.preconditionInLoop()
+        drainThenShutDown(closing: false)
+    }
+
+    private func drainThenShutDown(closing: Bool) {
+        guard !isClosed else { return }
+        if closing { io.pointee.closeOnShutdown = true }
+        guard !io.pointee.draining else {
+            // Already draining; if the shutdown is done and now a close is asked, close.
+            if closing && io.pointee.shutdownDone { close() }
+            return
+        }
         io.pointee.draining = true
         io.pointee.accepting = false
         if !io.pointee.writing { startWrite() }
         shutdownIfDrained()
     }
 
-    /// Once io.pointee.draining and nothing is left to write, shuts the write side down and closes.
+    /// Once io.pointee.draining and nothing is left to write, shuts the write side down (and closes,
+    /// unless the connection lingers).
     private func shutdownIfDrained() {
         guard io.pointee.draining, !io.pointee.writing, io.pointee.pending.isEmpty, !isClosed, !io.pointee.shutdownStarted else { return }
         io.pointee.shutdownStarted = true
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        let status = uv_shutdown(request, uvStream) { request, _ in
+        let status = uv_shutdown(request, uvStream) { request, status in
             let connection = LoopHandle.object(request!.pointee.handle, as: TCPConnection.self)
             request!.deallocate()
-            connection.close()
+            connection.io.pointee.shutdownDone = true
+            if connection.io.pointee.closeOnShutdown {
+                connection.close()
+            } else if status < 0 {
+                connection.fail(.error(LoopError(code: status, operation: "tcp shutdown")))
+            }
         }
         if status < 0 {
             request.deallocate()
@@ -501,6 +558,9 @@ struct ConnectionIO {
     var readingPaused = false
     var draining = false
     var shutdownStarted = false
+    var shutdownDone = false
+    /// Close once the write side is shut down (`closeAfterFlush`), rather than linger.
+    var closeOnShutdown = false
     var framesReceived = 0
     var bytesWritten = 0
     var writeCalls = 0

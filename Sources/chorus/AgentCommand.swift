@@ -52,11 +52,8 @@ struct AgentCommand: AsyncParsableCommand {
 
         do {
             let node = try ClusterNode(settings: settings, logger: logger)
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: NodeService(node: node))]
-            if let adminAddress = settings.admin {
-                let admin = AdminServer(node: node, address: adminAddress, metrics: metrics, logger: logger)
-                services.append(.init(service: admin.makeApplication()))
-            }
+            let admin = settings.admin.map { AdminServer(node: node, address: $0, metrics: metrics, logger: logger) }
+            let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: NodeService(node: node, admin: admin))]
             let group = ServiceGroup(configuration: .init(services: services,
                                                           gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger))
@@ -119,15 +116,24 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs a node as a service: starts it, waits for graceful shutdown (SIGTERM/SIGINT), leaves the
-/// cluster (its peers record it as `left`, not `dead`), then stops it.
+/// Runs a node as a service: starts it and its admin API, waits for graceful shutdown
+/// (SIGTERM/SIGINT), leaves the cluster (its peers record it as `left`, not `dead`), then stops
+/// the admin API and the node.
 struct NodeService: Service {
     let node: ClusterNode
+    let admin: AdminServer?
 
     func run() async throws {
         try await node.start()
+        do {
+            try await admin?.start()
+        } catch {
+            await node.stop()
+            throw error
+        }
         try? await gracefulShutdown()
         await node.leave()
+        await admin?.stop()
         await node.stop()
     }
 }

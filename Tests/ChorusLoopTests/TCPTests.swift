@@ -119,6 +119,101 @@ struct TCPTests {
         }
     }
 
+    @Test("given a raw-bytes connection, when bytes that are no valid frame arrive in pieces, then every byte is delivered in order and nothing is kept")
+    func rawBytesAreDeliveredAsTheyCome() async throws {
+        try await withLoop { loop in
+            let received = Recorder<[UInt8]>()
+            let closes = Recorder<String>()
+            let address = try await loop.submit {
+                let listener = try TCPListener(on: loop, bind: loopback, connectionOptions: .rawBytes(readBufferSize: 4096))
+                listener.onAccept = { connection in
+                    connection.onFrame = { received.append(Array($0)) }
+                    connection.onClose = { closes.append("\($0)") }
+                    connection.startReading()
+                }
+                return listener.localAddress
+            }
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            // As a length prefix, 0xFFFFFFFF would close a framed connection.
+            let pieces: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], Array("GET / HTTP/1.1\r\n".utf8),
+                                     (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }]
+            for piece in pieces {
+                _ = try await loop.submit { client.send(piece) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let expected = pieces.flatMap { $0 }
+            while received.all.reduce(0, { $0 + $1.count }) < expected.count { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(received.all.flatMap { $0 } == expected)
+            #expect(received.count >= pieces.count, "a read is delivered at once, without waiting for more bytes")
+            try await loop.submit { client.close() }
+            while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(closes.all == ["closed by peer"])
+        }
+    }
+
+    @Test("given a connection that shuts down after flush, then it still reads what the peer sends, and the peer gets every frame, then the end of stream")
+    func lingeringShutdown() async throws {
+        try await withLoop { loop in
+            let received = Recorder<[UInt8]>()
+            let closes = Recorder<String>()
+            let accepted = Handoff<TCPConnection>()
+            let address = try await Self.recordingServer(loop, received: received, closes: closes, accepted: accepted)
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            let server = await accepted.value
+            let refused = try await loop.submit { () -> TCPConnection.SendResult in
+                server.send(lengthPrefixed([1]))
+                server.send(lengthPrefixed([2]))
+                server.shutdownAfterFlush()
+                return server.send(lengthPrefixed([3]))
+            }
+            #expect(refused == .closed, "nothing is sent after the shutdown")
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try await loop.submit { client.send(lengthPrefixed([7])) }
+            while received.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(received.all == [[7]])
+            #expect(closes.count == 0, "the shut-down side still reads")
+
+            let clientFrames = Recorder<[UInt8]>()
+            let clientClosed = Handoff<String>()
+            try await loop.submit {
+                client.onFrame = { clientFrames.append(payload(of: $0)) }
+                client.onClose = { clientClosed.put("\($0)") }
+                client.startReading()
+            }
+            let clientCloseReason = await clientClosed.value
+            #expect(clientCloseReason == "closed by peer")
+            #expect(clientFrames.all == [[1], [2]])
+            while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(closes.all == ["closed by peer"])
+        }
+    }
+
+    @Test("given a peer that has closed, when this side writes twice, then the connection fails with EPIPE and the process goes on (no SIGPIPE)")
+    func writeToClosedPeer() async throws {
+        try await withLoop { loop in
+            let accepted = Handoff<TCPConnection>()
+            let address = try await Self.recordingServer(loop, received: Recorder<[UInt8]>(), accepted: accepted)
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            let server = await accepted.value
+            let serverClosed = Handoff<String>()
+            try await loop.submit {
+                // Not reading, the server does not see the end of stream and writes on.
+                server.pauseReading()
+                server.onClose = { serverClosed.put("\($0)") }
+                client.close()
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            // The first write reaches a closed socket, whose kernel answers with a reset; the
+            // next one fails with EPIPE, which raises SIGPIPE in the writing thread.
+            for _ in 0..<5 {
+                _ = try await loop.submit { server.send(lengthPrefixed([1, 2, 3])) }
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            let reason = await serverClosed.value
+            #expect(reason.contains("EPIPE") || reason.contains("ECONNRESET"), "\(reason)")
+        }
+    }
+
     @Test("given nothing listens, when connecting, then the error is ECONNREFUSED")
     func connectionRefused() async throws {
         try await withLoop { loop in

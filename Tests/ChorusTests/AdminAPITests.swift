@@ -3,7 +3,6 @@ import ChorusAdmin
 import ChorusLoop
 import ChorusTestSupport
 import Foundation
-import Hummingbird
 import Logging
 import Prometheus
 import Testing
@@ -23,14 +22,16 @@ struct AdminAPITests {
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(name: "chorus_test_total").increment()
         let admin = AdminServer(node: node, address: settings.admin!, metrics: registry, logger: Logger(label: "test"))
-        let server = Task { try await admin.makeApplication().run() }
+        try await admin.start()
         let address = "127.0.0.1:\(port)"
-        defer { server.cancel() }
+        #expect(admin.boundAddress?.description == address)
         do {
             #expect(await AdminClient.waitForHealth(address) != nil)
             try await body(address, node)
+            await admin.stop()
             await node.stop()
         } catch {
+            await admin.stop()
             await node.stop()
             throw error
         }
@@ -210,6 +211,116 @@ struct AdminAPITests {
         }
     }
 
+    /// Sends one request with `Connection: close` over a raw socket and returns the answer.
+    static func rawAnswer(_ address: String, _ method: String, _ path: String, body: String = "") async throws -> RawAnswer {
+        let socket = try RawSocket(try SocketAddress(address))
+        socket.send("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let received = await socket.readToEnd()
+        #expect(received.closed, "the server closes after a Connection: close answer")
+        let answers = RawAnswer.all(in: received.text)
+        #expect(answers.count == 1, "\(received.text)")
+        return try #require(answers.first)
+    }
+
+    /// `body` decoded as `T` and encoded again by JSONEncoder with sorted keys, as the API wrote
+    /// its answers before it had its own JSON writer.
+    static func reencoded<T: Codable>(_ type: T.Type, _ body: String) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(try JSONDecoder().decode(T.self, from: Data(body.utf8))), as: UTF8.self)
+    }
+
+    @Test("given each kind of answer, then it carries Server, Content-Type and Content-Length, and its JSON is byte for byte what JSONEncoder with sorted keys writes")
+    func answersAreWrittenAsBefore() async throws {
+        try await Self.withAdmin(debugFaults: true) { address, node in
+            try await node.start()
+            try await node.updateMeta([0xFF, 0x00, 0x41])
+            var checked: [(RawAnswer, String)] = []
+            let health = try await Self.rawAnswer(address, "GET", "/v1/health")
+            checked.append((health, try Self.reencoded(HealthResponse.self, health.body)))
+            let description = try await Self.rawAnswer(address, "GET", "/v1/self")
+            checked.append((description, try Self.reencoded(SelfResponse.self, description.body)))
+            let members = try await Self.rawAnswer(address, "GET", "/v1/members")
+            checked.append((members, try Self.reencoded([MemberResponse].self, members.body)))
+            let member = try await Self.rawAnswer(address, "GET", "/v1/members/n1")
+            checked.append((member, try Self.reencoded(MemberResponse.self, member.body)))
+            let faults = try await Self.rawAnswer(address, "PUT", "/v1/debug/faults",
+                                                  body: #"{"drop_inbound": ["n3", "n2"], "loss": 1, "delay_ms": 5}"#)
+            checked.append((faults, try Self.reencoded(FaultsRequest.self, faults.body)))
+            let cleared = try await Self.rawAnswer(address, "DELETE", "/v1/debug/faults")
+            checked.append((cleared, try Self.reencoded(StatusResponse.self, cleared.body)))
+            let missing = try await Self.rawAnswer(address, "GET", "/v1/members/a%2Fb")
+            checked.append((missing, try Self.reencoded(ErrorResponse.self, missing.body)))
+            for (answer, expected) in checked {
+                #expect(answer.body == expected)
+                #expect(answer.headers["server"] == "chorus/\(ClusterNode.version)")
+                #expect(answer.headers["content-type"] == "application/json; charset=utf-8")
+                #expect(answer.headers["content-length"] == "\(answer.body.utf8.count)")
+            }
+            #expect(faults.body == #"{"delay_ms":5,"drop_inbound":["n2","n3"],"drop_outbound":[],"loss":1}"#)
+            #expect(member.body.contains(#""meta":"\/wBB","meta_encoding":"base64""#), "\(member.body)")
+            #expect(missing.status == 404 && missing.body.contains(#"no member named \"a\/b\""#), "\(missing.body)")
+        }
+    }
+
+    @Test("given a known path asked with another method, then the answer is 405 with a JSON error and an Allow field")
+    func wrongMethod() async throws {
+        try await Self.withAdmin { address, _ in
+            let members = try await Self.rawAnswer(address, "DELETE", "/v1/members")
+            #expect(members.status == 405)
+            #expect(members.headers["allow"] == "GET")
+            let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(members.body.utf8))
+            #expect(error.error == "method_not_allowed")
+            #expect(error.message?.contains("DELETE") == true, "\(error)")
+            let faults = try await Self.rawAnswer(address, "GET", "/v1/debug/faults")
+            #expect(faults.status == 405)
+            #expect(faults.headers["allow"] == "PUT, DELETE")
+        }
+    }
+
+    @Test("given a member name percent-encoded in the path, then it is decoded; a bad encoding is 400")
+    func memberNamesArePercentDecoded() async throws {
+        try await Self.withAdmin { address, node in
+            try await node.start()
+            let answer = await AdminClient.get(address, "/v1/members/%6E1")
+            let encoded = try #require(answer)
+            #expect(encoded.status == 200)
+            #expect(try JSONDecoder().decode(MemberResponse.self, from: Data(encoded.body.utf8)).name == "n1")
+            let bad = try await Self.rawAnswer(address, "GET", "/v1/members/%FF")
+            #expect(bad.status == 400)
+            #expect(bad.body.contains("bad_request"), "\(bad.body)")
+        }
+    }
+
+    @Test("GET /metrics is served as Prometheus text version 0.0.4")
+    func metricsContentType() async throws {
+        try await Self.withAdmin { address, _ in
+            let answer = try await Self.rawAnswer(address, "GET", "/metrics")
+            #expect(answer.status == 200)
+            #expect(answer.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(answer.body.contains("chorus_test_total 1"))
+        }
+    }
+
+    @Test("given the admin port is taken, then start() throws EADDRINUSE and leaves nothing running")
+    func portInUse() async throws {
+        try await Self.withAdmin { address, node in
+            let second = AdminServer(node: node, address: try SocketAddress(address), metrics: PrometheusCollectorRegistry(),
+                                     logger: Logger(label: "test"))
+            do {
+                try await second.start()
+                Issue.record("a second server bound \(address)")
+            } catch let error as LoopError {
+                #expect(error.name == "EADDRINUSE")
+                #expect("\(error)".contains("address already in use"), "\(error)")
+            }
+            #expect(second.boundAddress == nil)
+            await second.stop()
+            let health = await AdminClient.get(address, "/v1/health")
+            #expect(health?.status == 200)
+        }
+    }
+
     /// docs/openapi.yaml is kept in step with the code: every route the router serves is
     /// documented with its method, and every documented operation is served.
     @Test("the OpenAPI document and the router describe the same operations")
@@ -222,12 +333,8 @@ struct AdminAPITests {
         let documented = Set(paths.flatMap { path, operations in
             operations.keys.filter(methods.contains).map { "\($0.uppercased()) \(path)" }
         })
-        let node = try ClusterNode(settings: NodeSettings(cluster: "t", name: "n", bind: try SocketAddress("127.0.0.1:0"),
-                                                          dataDir: try scratchDirectory()))
-        let admin = AdminServer(node: node, address: try SocketAddress("127.0.0.1:0"),
-                                metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
-        let served = Set(admin.makeRouter().routes.map { "\($0.method.rawValue) \($0.path)" })
-        await node.stop()
+        let served = Set(AdminServer.routes.map { "\($0.method) \($0.path)" })
+        #expect(served.count == AdminServer.routes.count, "no route is listed twice")
         #expect(served == documented)
     }
 }

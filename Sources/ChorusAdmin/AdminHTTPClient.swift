@@ -9,20 +9,27 @@ import Glibc
 /// It is a few system calls instead of URLSession: FoundationNetworking would bring libcurl and a
 /// TLS stack into the `chorus` binary, and with them several megabytes into every agent's memory,
 /// for a request that never leaves the machine's admin address.
-enum AdminHTTPClient {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum AdminHTTPClient {
+    /// Why a request got no answer, e.g. `connect to 127.0.0.1:8301: Connection refused`.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
-    struct Answer {
-        var status: Int
-        var body: [UInt8]
+    /// A status and the whole body (chunked answers decoded).
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public init(status: Int, body: [UInt8]) {
+            self.status = status
+            self.body = body
+        }
     }
 
     /// Sends `method path` (with `body` as JSON, if any) to `address` and reads the whole answer;
     /// each system call waits at most `timeout` seconds.
-    static func request(_ method: String, _ path: String, to address: SocketAddress, body: [UInt8]? = nil,
-                        timeout: Double) throws(Failure) -> Answer {
+    public static func request(_ method: String, _ path: String, to address: SocketAddress, body: [UInt8]? = nil,
+                               timeout: Double) throws(Failure) -> Answer {
         let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errorText())") }
         defer { close(fd) }
@@ -57,7 +64,7 @@ enum AdminHTTPClient {
 
     /// Splits a complete HTTP/1.1 answer into its status and body (Content-Length, chunked, or
     /// up to the end of the connection).
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> Answer {
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> Answer {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let end = bytes.firstRange(of: separator) else { throw Failure(description: "incomplete HTTP answer") }
         let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
@@ -71,7 +78,7 @@ enum AdminHTTPClient {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmed(of: " \t")
+            let value = line[line.index(after: colon)...].trimmingSpaces()
             if name == "transfer-encoding" { chunked = value.lowercased().contains("chunked") }
             if name == "content-length" { length = Int(value) }
         }
@@ -106,14 +113,5 @@ enum AdminHTTPClient {
 
     private static func errorText() -> String {
         String(cString: strerror(errno))
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmed(of characters: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, characters.contains(first) { text = text.dropFirst() }
-        while let last = text.last, characters.contains(last) { text = text.dropLast() }
-        return String(text)
     }
 }
