@@ -139,28 +139,36 @@ public final class EventLoop: @unchecked Sendable {
         submit(.closure(work))
     }
 
-    /// Runs `work` on the loop and returns its result to an async caller.
+    /// Runs `work` on the loop and returns its result to an async caller. On a loop that has
+    /// shut down, `work` does not run and this throws `ESHUTDOWN`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            execute {
+            let accepted = submit(.closure {
                 do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+            })
+            if !accepted {
+                continuation.resume(throwing: LoopError(name: "ESHUTDOWN", message: "the loop has shut down",
+                                                        operation: "submit to \(name)"))
             }
         }
     }
 
-    func submit(_ job: LoopJob) {
+    /// Queues `job`; false (and the job dropped) once the loop has shut down.
+    @discardableResult
+    func submit(_ job: LoopJob) -> Bool {
         if inLoop {
             localJobs.append(job)
-            return
-        }
-        let mustWake = remote.withLock { queue -> Bool in
-            if queue.wakeupClosed { return false }
-            queue.jobs.append(job)
-            if queue.wakeupPending { return false }
-            queue.wakeupPending = true
             return true
         }
+        let (accepted, mustWake) = remote.withLock { queue -> (Bool, Bool) in
+            if queue.wakeupClosed { return (false, false) }
+            queue.jobs.append(job)
+            if queue.wakeupPending { return (true, false) }
+            queue.wakeupPending = true
+            return (true, true)
+        }
         if mustWake { uv_async_send(wakeup) }
+        return accepted
     }
 
     /// How many times other threads woke the loop; submissions between two wake-ups share one.

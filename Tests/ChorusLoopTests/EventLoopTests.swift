@@ -13,6 +13,20 @@ struct EventLoopTests {
         }
     }
 
+    @Test("given a loop that has shut down, when work is submitted, then it does not run and submit throws ESHUTDOWN")
+    func submitAfterShutdownThrows() async throws {
+        let loop = try EventLoop(name: "test-gone")
+        try loop.shutdown()
+        let ran = Recorder<Bool>()
+        do {
+            try await loop.submit { ran.append(true) }
+            Issue.record("submit to a shut-down loop returned")
+        } catch let error as LoopError {
+            #expect(error.name == "ESHUTDOWN", "\(error)")
+        }
+        #expect(ran.count == 0)
+    }
+
     @Test("given many submissions from another thread, then they run in order and share wake-ups")
     func submissionsAreOrderedAndCoalesced() async throws {
         try await withLoop { loop in
