@@ -11,12 +11,9 @@ let package = Package(
         .executable(name: "chorus", targets: ["chorus"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System libuv through pkg-config (Debian: libuv1-dev).
@@ -68,11 +65,12 @@ let package = Package(
         .executableTarget(
             name: "chorus",
             dependencies: [
-                "Chorus", "ChorusAdmin",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Chorus", "ChorusAdmin", "ChorusLoop",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         // Transport benchmark peer (scripts/bench transport).
         .executableTarget(
@@ -99,7 +97,6 @@ let package = Package(
                 "Chorus", "ChorusAdmin", "ChorusTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),

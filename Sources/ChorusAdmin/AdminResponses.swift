@@ -95,6 +95,22 @@ public struct MemberResponse: Codable, Equatable, Sendable, JSONRepresentable {
         ["name": .string(name), "uid": .string(uid), "address": .string(address), "status": .string(status),
          "incarnation": .unsigned(incarnation), "meta": .string(meta), "meta_encoding": .string(metaEncoding)]
     }
+
+    /// A member as the API writes it (`json`), read back by a client; nil when a field is
+    /// missing or of the wrong type.
+    public init?(json: JSONValue) {
+        guard let name = json["name"]?.stringValue, let uid = json["uid"]?.stringValue,
+              let address = json["address"]?.stringValue, let status = json["status"]?.stringValue,
+              let incarnation = json["incarnation"]?.uint64Value, let meta = json["meta"]?.stringValue,
+              let metaEncoding = json["meta_encoding"]?.stringValue else { return nil }
+        self.name = name
+        self.uid = uid
+        self.address = address
+        self.status = status
+        self.incarnation = incarnation
+        self.meta = meta
+        self.metaEncoding = metaEncoding
+    }
 }
 
 /// The answer of requests that change state: `{"status": "joining" | "left" | "cleared" | ...}`.

@@ -1,48 +1,88 @@
-import ArgumentParser
 import Chorus
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `chorus config nodes --config FILE`: the nodes of a cluster file, for scripts.
-struct ConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Read cluster files.", subcommands: [Nodes.self, Check.self])
+/// `chorus config nodes --config FILE`: the nodes of a cluster file, one per line, for scripts.
+struct ConfigNodesCommand: Command {
+    static let words = ["config", "nodes"]
+    static let summary = "Print a cluster file's nodes: NAME, BIND, ADMIN, DATA_DIR (tab-separated)."
+    static let help = """
+        Usage: chorus config nodes --config FILE
 
-    struct Nodes: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print each node as NAME<TAB>BIND<TAB>ADMIN<TAB>DATA_DIR (data_dir made absolute).")
-        @Option(help: "A cluster file (YAML).") var config: String
+        Prints each node of the cluster file as NAME<TAB>BIND<TAB>ADMIN<TAB>DATA_DIR, with
+        data_dir made absolute. Exits 2 with the error if the file is wrong.
 
-        func run() throws {
-            let cluster = try loadOrExit(config)
-            for node in cluster.nodes {
-                print([node.name, "\(node.bind)", "\(node.admin)", absolute(node.dataDir)].joined(separator: "\t"))
-            }
-        }
+        Options:
+          --config FILE   a cluster file (YAML)
+        """
+    static let options: [OptionSpec] = [.value("config")]
+
+    let config: String
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        config = try arguments.required("config", "FILE")
     }
 
-    struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate a cluster file; exit 2 with the error if it is wrong.")
-        @Option(help: "A cluster file (YAML).") var config: String
-
-        func run() throws {
-            let cluster = try loadOrExit(config)
-            print("\(config): cluster \(cluster.cluster), \(cluster.nodes.count) nodes, profile \(cluster.profile.rawValue): ok")
+    func run() async throws(CommandFailure) {
+        let cluster = try loadOrExit(config)
+        for node in cluster.nodes {
+            print([node.name, "\(node.bind)", "\(node.admin)", absolutePath(node.dataDir)].joined(separator: "\t"))
         }
     }
 }
 
-/// Loads a cluster file, or prints its error to stderr and exits with status 2.
-func loadOrExit(_ path: String) throws -> ClusterConfig {
+/// `chorus config check --config FILE`: validates a cluster file.
+struct ConfigCheckCommand: Command {
+    static let words = ["config", "check"]
+    static let summary = "Validate a cluster file; exit 2 with the error if it is wrong."
+    static let help = """
+        Usage: chorus config check --config FILE
+
+        Reads and validates the cluster file; prints a one-line summary, or the error and exits 2.
+
+        Options:
+          --config FILE   a cluster file (YAML)
+        """
+    static let options: [OptionSpec] = [.value("config")]
+
+    let config: String
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        config = try arguments.required("config", "FILE")
+    }
+
+    func run() async throws(CommandFailure) {
+        let cluster = try loadOrExit(config)
+        print("\(config): cluster \(cluster.cluster), \(cluster.nodes.count) nodes, profile \(cluster.profile.rawValue): ok")
+    }
+}
+
+/// Loads a cluster file, or fails with its error and exit status 2.
+func loadOrExit(_ path: String) throws(CommandFailure) -> ClusterConfig {
     do {
         return try ClusterConfig.load(path: path)
     } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
+        throw CommandFailure(status: 2, "\(error)")
     }
 }
 
-/// `path` resolved against the current directory.
-func absolute(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path).standardized.path
+/// `path` made absolute against the current directory, without `.` and `..` components.
+func absolutePath(_ path: String) -> String {
+    var base = ""
+    if !path.hasPrefix("/") {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if getcwd(&buffer, buffer.count) != nil {
+            base = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+    var parts: [Substring] = []
+    for part in (base + "/" + path).split(separator: "/") {
+        switch part {
+        case ".": continue
+        case "..": _ = parts.popLast()
+        default: parts.append(part)
+        }
+    }
+    return "/" + parts.joined(separator: "/")
 }

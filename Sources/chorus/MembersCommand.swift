@@ -1,65 +1,87 @@
-import ArgumentParser
 import Chorus
 import ChorusAdmin
 import ChorusLoop
-import Foundation
 
 /// `chorus members`: the members a running node knows, from its admin API.
-struct MembersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "members",
-        abstract: "Show the members a running node knows (GET /v1/members).",
-        discussion: """
-            chorus members --admin 127.0.0.1:8301
-            chorus members --config cluster-configs/local-3.yaml --node n1 --json
-            Exits 1 when the node does not answer.
-            """)
+struct MembersCommand: Command {
+    static let words = ["members"]
+    static let summary = "Show the members a running node knows (GET /v1/members)."
+    static let help = """
+        Usage: chorus members --admin HOST:PORT [--json] [--timeout SECONDS]
+               chorus members --config FILE --node NAME [--json] [--timeout SECONDS]
 
-    @Option(help: "The node's admin address, HOST:PORT.") var admin: String?
-    @Option(help: "A cluster file (YAML); with --node, finds the admin address.") var config: String?
-    @Option(help: "The node of --config to ask.") var node: String?
-    @Flag(help: "Print the JSON list as the API gives it.") var json = false
-    @Option(help: "Seconds to wait for the answer.") var timeout: Double = 3
+        Prints the members the node knows as a table (NAME UID ADDRESS STATUS INCARNATION META),
+        or with --json the list as the API gives it. Exits 1 when the node does not answer.
 
-    func run() async throws {
+        Options:
+          --admin HOST:PORT    the node's admin address
+          --config FILE        a cluster file (YAML); with --node, finds the admin address
+          --node NAME          the node of --config to ask
+          --json               print the JSON list as the API gives it
+          --timeout SECONDS    seconds to wait for the answer (default 3)
+        """
+    static let options: [OptionSpec] = [.value("admin"), .value("config"), .value("node"), .flag("json"), .value("timeout")]
+
+    let admin: String?
+    let config: String?
+    let node: String?
+    let json: Bool
+    let timeout: Double
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        admin = arguments.value("admin")
+        config = arguments.value("config")
+        node = arguments.value("node")
+        json = arguments.flag("json")
+        let timeoutText = arguments.value("timeout") ?? "3"
+        guard let timeout = Double(timeoutText), timeout > 0, timeout <= 3600 else {
+            throw UsageError("--timeout must be a number of seconds above 0, not \"\(timeoutText)\"")
+        }
+        self.timeout = timeout
+    }
+
+    func run() async throws(CommandFailure) {
         let address = try adminAddress()
-        let body: Data
+        let body: [UInt8]
         do {
             let answer = try AdminHTTPClient.request("GET", "/v1/members", to: address, timeout: timeout)
             guard answer.status == 200 else {
                 throw AdminHTTPClient.Failure(description: "HTTP \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
             }
-            body = Data(answer.body)
+            body = answer.body
         } catch {
-            FileHandle.standardError.write(Data("error: no answer from the admin API at \(address): \(error)\n".utf8))
-            throw ExitCode(1)
+            throw CommandFailure(status: 1, "no answer from the admin API at \(address): \(error)")
         }
         if json {
             print(String(decoding: body, as: UTF8.self))
             return
         }
-        let members: [MemberResponse]
+        let list: JSONValue
         do {
-            members = try JSONDecoder().decode([MemberResponse].self, from: body)
+            list = try JSONParser.parse(body)
         } catch {
-            FileHandle.standardError.write(Data("error: \(address) answered something that is not a member list: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw CommandFailure(status: 1, "\(address) answered something that is not JSON: \(error)")
+        }
+        let items = list.arrayValue ?? []
+        let members = items.compactMap(MemberResponse.init(json:))
+        guard list.arrayValue != nil, members.count == items.count else {
+            throw CommandFailure(status: 1, "\(address) answered something that is not a member list: \(String(decoding: body.prefix(300), as: UTF8.self))")
         }
         print(Self.table(members), terminator: "")
     }
 
-    func adminAddress() throws -> SocketAddress {
+    func adminAddress() throws(CommandFailure) -> SocketAddress {
         if let admin {
-            do { return try SocketAddress(admin) } catch { throw ValidationError("--admin: \(error)") }
+            do { return try SocketAddress(admin) } catch { throw CommandFailure(status: 2, "--admin: \(error)") }
         }
         guard let config, let node else {
-            throw ValidationError("give --admin HOST:PORT, or --config FILE and --node NAME")
+            throw CommandFailure(status: 2, "give --admin HOST:PORT, or --config FILE and --node NAME")
         }
         let cluster = try loadOrExit(config)
         do {
             return try cluster.node(named: node).admin
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure(status: 2, "\(error)")
         }
     }
 
@@ -68,14 +90,14 @@ struct MembersCommand: AsyncParsableCommand {
         var rows = [["NAME", "UID", "ADDRESS", "STATUS", "INCARNATION", "META"]]
         for member in members {
             var meta = member.metaEncoding == "base64" ? "base64:\(member.meta)" : member.meta
-            meta = meta.replacingOccurrences(of: "\n", with: "\\n")
+            meta = meta.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\\n")
             if meta.count > 40 { meta = meta.prefix(39) + "…" }
             rows.append([member.name, member.uid, member.address, member.status, "\(member.incarnation)", meta.isEmpty ? "-" : meta])
         }
         let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in
-                column == 5 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == 5 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }

@@ -10,6 +10,7 @@
 #   install_missing_dev_packages    apt-get install what pkg-config cannot find
 #   ensure_swift_on_path            put /opt/swift/usr/bin on PATH when swift is not found
 #   swift_scratch_args              the --scratch-path arguments for swift build/test
+#   CHORUS_RELEASE_FLAGS            swift build flags of every release build
 #   http_get URL                    body of a 2xx answer, fails otherwise
 #   json_field NAME                 a top-level string/number field of the JSON on stdin
 #   wait_for_http URL SECS          poll URL until it answers 2xx or SECS pass
@@ -138,6 +139,12 @@ ensure_swift_on_path() {
 
 # Prints the arguments that select SwiftPM's build folder, one per line:
 # nothing for the default (.build), or --scratch-path DIR when
+# Flags of every release build: optimized, with the Swift runtime linked into the binary. An
+# agent then maps a handful of libraries instead of a dozen: about 2 MB less RSS and a faster start.
+# Every release build uses the same flags, so SwiftPM never rebuilds for a change of flags.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CHORUS_RELEASE_FLAGS=(-c release --static-swift-stdlib)
+
 # CHORUS_SCRATCH_PATH is set. Use as: mapfile -t args < <(swift_scratch_args)
 swift_scratch_args() {
     if [[ -n "${CHORUS_SCRATCH_PATH:-}" ]]; then

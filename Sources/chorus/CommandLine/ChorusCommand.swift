@@ -1,17 +1,119 @@
-import ArgumentParser
 import Chorus
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `chorus`: run a node and talk to running ones.
-@main
-struct ChorusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "chorus",
-        abstract: "Chorus: gossip membership, process groups, broadcast and replicated stores on libuv.",
-        subcommands: [AgentCommand.self, MembersCommand.self, ConfigCommand.self, VersionCommand.self]
-    )
+/// A subcommand of `chorus`: its words, its options and their help, and what it does.
+protocol Command {
+    /// The words that select it: `["agent"]`, `["config", "nodes"]`.
+    static var words: [String] { get }
+    /// One line for `chorus --help`.
+    static var summary: String { get }
+    /// The usage text `--help` prints.
+    static var help: String { get }
+    static var options: [OptionSpec] { get }
+
+    /// Reads the parsed options; a combination that cannot run is a `UsageError`.
+    init(_ arguments: Arguments) throws(UsageError)
+
+    /// Does the work; returns normally for exit status 0.
+    func run() async throws(CommandFailure)
 }
 
-struct VersionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
-    func run() { print("chorus \(ClusterNode.version)") }
+/// `chorus`: run a node and talk to running ones. Usage errors exit 2, failures 1.
+@main
+enum ChorusCommand {
+    static let commands: [any Command.Type] = [
+        AgentCommand.self, MembersCommand.self, ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self,
+    ]
+
+    static var overview: String {
+        let lines = commands.map { command in
+            let words = command.words.joined(separator: " ")
+            return "  " + words + String(repeating: " ", count: max(2, 16 - words.count)) + command.summary
+        }
+        return """
+            Chorus: gossip membership, process groups, broadcast and replicated stores on libuv.
+
+            Usage: chorus COMMAND [OPTIONS]
+
+            Commands:
+            \(lines.joined(separator: "\n"))
+
+            `chorus COMMAND --help` describes a command.
+            """
+    }
+
+    static func main() async {
+        let status = await run(CommandLine.arguments.dropFirst())
+        fflush(nil)
+        exit(status)
+    }
+
+    /// Runs the command `words` names; returns the exit status.
+    static func run(_ words: ArraySlice<String>) async -> Int32 {
+        guard let first = words.first, first != "help", first != "--help", first != "-h" else {
+            print(overview)
+            return words.isEmpty ? 2 : 0
+        }
+        let match = commands
+            .filter { words.starts(with: $0.words) }
+            .max { $0.words.count < $1.words.count }
+        guard let command = match else {
+            let groups = commands.filter { $0.words.first == first }
+            if !groups.isEmpty {
+                let choices = groups.map { $0.words.joined(separator: " ") }.joined(separator: ", ")
+                return fail(status: 2, "\"\(words.joined(separator: " "))\" is not a command; did you mean one of: \(choices)?")
+            }
+            return fail(status: 2, "unknown command \"\(first)\" (see chorus --help)")
+        }
+        do {
+            let arguments = try Arguments(words.dropFirst(command.words.count), options: command.options)
+            if arguments.wantsHelp {
+                print(command.help)
+                return 0
+            }
+            try await command.init(arguments).run()
+            return 0
+        } catch let error as UsageError {
+            return fail(status: 2, "\(error)\n(chorus \(command.words.joined(separator: " ")) --help shows the options)")
+        } catch let failure as CommandFailure {
+            if let message = failure.message { printError(message) }
+            return failure.status
+        } catch {
+            return fail(status: 1, "\(error)")
+        }
+    }
+
+    static func fail(status: Int32, _ message: String) -> Int32 {
+        printError(message)
+        return status
+    }
+}
+
+/// Writes `error: <message>` and a newline to standard error.
+func printError(_ message: String) {
+    fflush(nil)
+    let bytes = Array("error: \(message)\n".utf8)
+    var written = 0
+    while written < bytes.count {
+        let count = bytes[written...].withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { return }
+        written += count
+    }
+}
+
+/// `chorus version`.
+struct VersionCommand: Command {
+    static let words = ["version"]
+    static let summary = "Print the version."
+    static let help = "Usage: chorus version\n\nPrints the version of this chorus binary."
+    static let options: [OptionSpec] = []
+
+    init(_ arguments: Arguments) throws(UsageError) {}
+
+    func run() async throws(CommandFailure) {
+        print("chorus \(ClusterNode.version)")
+    }
 }
