@@ -58,10 +58,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            // Members of modules it does not import (Foundation, through Chorus) stay invisible.
+            // Members of modules a file does not import itself stay invisible (no borrowed imports).
             swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
-        // The `chorus` command: agent, version, config.
+        // The `chorus` command: agent, members, config, version.
         .executableTarget(
             name: "chorus",
             dependencies: [

@@ -80,7 +80,10 @@ public enum AdminHTTPClient {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces()
             if name == "transfer-encoding" { chunked = value.lowercased().contains("chunked") }
-            if name == "content-length" { length = Int(value) }
+            if name == "content-length" {
+                guard let parsed = Int(value), parsed >= 0 else { throw Failure(description: "malformed Content-Length \"\(value.prefix(20))\"") }
+                length = parsed
+            }
         }
         var body = Array(bytes[end.upperBound...])
         if chunked {
@@ -100,18 +103,16 @@ public enum AdminHTTPClient {
                 throw Failure(description: "malformed chunked answer")
             }
             let sizeText = String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self)
-            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size >= 0 else {
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size >= 0, size <= bytes.count else {
                 throw Failure(description: "malformed chunk size \"\(sizeText.prefix(20))\"")
             }
             index = lineEnd.upperBound
             if size == 0 { return body }
-            guard index + size <= bytes.count else { throw Failure(description: "chunked answer cut short") }
+            guard size + 2 <= bytes.count - index else { throw Failure(description: "chunked answer cut short") }
             body += bytes[index..<(index + size)]
             index += size + 2
         }
     }
 
-    private static func errorText() -> String {
-        String(cString: strerror(errno))
-    }
+    private static func errorText() -> String { errnoDescription(errno) }
 }

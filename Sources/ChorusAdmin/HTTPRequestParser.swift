@@ -144,7 +144,7 @@ public struct HTTPRequestParser: Sendable {
                 start = newline + 1
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
                 let sizeDigits = line.prefix { $0 != UInt8(ascii: ";") }.trimmingSpaceBytes()
-                guard !sizeDigits.isEmpty, sizeDigits.allSatisfy({ Self.isHexDigit($0) }) else {
+                guard !sizeDigits.isEmpty, sizeDigits.allSatisfy({ ASCII.hexValue($0) != nil }) else {
                     return fail(HTTPParseError(.badRequest, "invalid chunk size \"\(String(decoding: line.prefix(20), as: UTF8.self))\""))
                 }
                 let digits = sizeDigits.drop { $0 == UInt8(ascii: "0") }
@@ -298,8 +298,8 @@ public struct HTTPRequestParser: Sendable {
         let version = Array(parts[2])
         let prefix = Array("HTTP/".utf8)
         let numbers = Array(version.dropFirst(prefix.count))
-        let dotted = numbers.count == 3 && isDigit(numbers[0]) && numbers[1] == UInt8(ascii: ".") && isDigit(numbers[2])
-        let bare = numbers.count == 1 && isDigit(numbers[0])
+        let dotted = numbers.count == 3 && ASCII.isDigit(numbers[0]) && numbers[1] == UInt8(ascii: ".") && ASCII.isDigit(numbers[2])
+        let bare = numbers.count == 1 && ASCII.isDigit(numbers[0])
         guard version.starts(with: prefix), dotted || bare else {
             throw HTTPParseError(.badRequest, "malformed HTTP version in \"\(shown)\"")
         }
@@ -350,7 +350,7 @@ public struct HTTPRequestParser: Sendable {
         }
         guard let first = lengths.first else { return .none }
         guard lengths.allSatisfy({ $0 == first }), !first.isEmpty, first.count <= 18,
-              first.utf8.allSatisfy(isDigit), let length = Int(first) else {
+              first.utf8.allSatisfy(ASCII.isDigit), let length = Int(first) else {
             throw HTTPParseError(.badRequest, "invalid Content-Length \"\(lengths.joined(separator: ", ").prefix(40))\"")
         }
         guard length <= limits.bodyBytes else {
@@ -360,12 +360,6 @@ public struct HTTPRequestParser: Sendable {
     }
 
     // MARK: Bytes
-
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
-
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
-    }
 
     /// A `tchar` of RFC 9110: the bytes of methods and field names.
     private static func isTokenByte(_ byte: UInt8) -> Bool {

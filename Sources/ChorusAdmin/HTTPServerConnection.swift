@@ -127,7 +127,7 @@ final class HTTPServerConnection: @unchecked Sendable {
     private func process() {
         while !answering && unsent == nil && !closing && !connection.isClosed {
             guard let event = parser.next() else {
-                if parser.takeContinueRequest() { connection.send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
+                if parser.takeContinueRequest() { connection.send(Array("HTTP/1.1 \(HTTPStatus.continue)\r\n\r\n".utf8)) }
                 return
             }
             switch event {

@@ -141,24 +141,24 @@ public struct JSONParser {
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
         _ = consume(UInt8(ascii: "-"))
-        guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number: expected a digit") }
+        guard index < bytes.count, ASCII.isDigit(bytes[index]) else { throw error("invalid number: expected a digit") }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
-            if index < bytes.count, isDigit(bytes[index]) { throw error("invalid number: leading zero") }
+            if index < bytes.count, ASCII.isDigit(bytes[index]) { throw error("invalid number: leading zero") }
         } else {
             skipDigits()
         }
         var whole = true
         if consume(UInt8(ascii: ".")) {
             whole = false
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number: expected a digit after '.'") }
+            guard index < bytes.count, ASCII.isDigit(bytes[index]) else { throw error("invalid number: expected a digit after '.'") }
             skipDigits()
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             whole = false
             index += 1
             if !consume(UInt8(ascii: "+")) { _ = consume(UInt8(ascii: "-")) }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number: expected a digit in the exponent") }
+            guard index < bytes.count, ASCII.isDigit(bytes[index]) else { throw error("invalid number: expected a digit in the exponent") }
             skipDigits()
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -172,10 +172,9 @@ public struct JSONParser {
         return .double(value)
     }
 
-    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     private mutating func skipDigits() {
-        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        while index < bytes.count, ASCII.isDigit(bytes[index]) { index += 1 }
     }
 
     // MARK: Strings
@@ -253,7 +252,7 @@ public struct JSONParser {
     private mutating func parseHex4(escapeStart: Int) throws(JSONParseError) -> UInt16 {
         var value: UInt16 = 0
         for _ in 0..<4 {
-            guard index < bytes.count, let digit = Self.hexValue(bytes[index]) else {
+            guard index < bytes.count, let digit = ASCII.hexValue(bytes[index]) else {
                 throw JSONParseError(offset: escapeStart, reason: "invalid \\u escape: expected 4 hexadecimal digits")
             }
             value = value << 4 | UInt16(digit)
@@ -262,14 +261,6 @@ public struct JSONParser {
         return value
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     /// The offset, from the start of `slice`, of the first byte that breaks UTF-8 (nil when valid).
     static func firstInvalidUTF8(in slice: ArraySlice<UInt8>) -> Int? {

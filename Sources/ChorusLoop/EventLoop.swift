@@ -135,7 +135,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` on the loop's thread, soon. From the loop's thread it runs after the current
     /// callback, before the loop next blocks.
-    public func execute(_ work: @escaping @Sendable () -> Void) {
+    /// Returns false, and drops `work`, once the loop has shut down.
+    @discardableResult
+    public func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
         submit(.closure(work))
     }
 
@@ -160,15 +162,17 @@ public final class EventLoop: @unchecked Sendable {
             localJobs.append(job)
             return true
         }
-        let (accepted, mustWake) = remote.withLock { queue -> (Bool, Bool) in
-            if queue.wakeupClosed { return (false, false) }
+        // The wake-up is sent under the lock: once `closeEverything` has set `wakeupClosed` (under
+        // the same lock), nobody touches the async handle it is about to close and free.
+        return remote.withLock { queue -> Bool in
+            if queue.wakeupClosed { return false }
             queue.jobs.append(job)
-            if queue.wakeupPending { return (true, false) }
-            queue.wakeupPending = true
-            return (true, true)
+            if !queue.wakeupPending {
+                queue.wakeupPending = true
+                uv_async_send(wakeup)
+            }
+            return true
         }
-        if mustWake { uv_async_send(wakeup) }
-        return accepted
     }
 
     /// How many times other threads woke the loop; submissions between two wake-ups share one.

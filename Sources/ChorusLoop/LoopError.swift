@@ -1,4 +1,7 @@
 import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An error reported by libuv, carrying libuv's own name for it (`ECONNREFUSED`, `EADDRINUSE`, ...)
 /// and the operation that failed, so a log line says what went wrong without a lookup table.
@@ -39,4 +42,9 @@ public struct LoopError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func closed(_ operation: String) -> LoopError {
         LoopError(name: "ECLOSED", message: "handle is closed", operation: operation)
     }
+}
+
+/// The system's text for an `errno` value, as `strerror` gives it ("No such file or directory").
+public func errnoDescription(_ code: Int32) -> String {
+    String(cString: strerror(code))
 }

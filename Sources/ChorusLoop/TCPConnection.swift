@@ -374,7 +374,15 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
     private func didRead(_ nread: Int) {
         if nread < 0 {
             if Int32(nread) == UV_EOF.rawValue {
-                fail(.endOfStream)
+                // The peer has ended its side; it may still read (a half-close). What is queued for
+                // it goes out first, then the connection closes.
+                guard queuedBytes > 0 || io.pointee.writing else {
+                    fail(.endOfStream)
+                    return
+                }
+                closeReason = .endOfStream
+                pauseReading()
+                closeAfterFlush()
             } else {
                 fail(.error(LoopError(code: Int32(nread), operation: "tcp read")))
             }

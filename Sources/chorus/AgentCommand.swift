@@ -53,9 +53,8 @@ struct AgentCommand: Command {
         let settings: NodeSettings
         do {
             settings = try resolveSettings()
-        } catch let error as UsageError {
-            throw CommandFailure(status: 2, "\(error)")
         } catch {
+            // A wrong flag or a wrong cluster file: nothing started, exit 2.
             throw CommandFailure(status: 2, "\(error)")
         }
         LoggingSystem.bootstrap { label in

@@ -38,6 +38,9 @@ struct MembersCommand: Command {
             throw UsageError("--timeout must be a number of seconds above 0, not \"\(timeoutText)\"")
         }
         self.timeout = timeout
+        guard admin != nil || (config != nil && node != nil) else {
+            throw UsageError("give --admin HOST:PORT, or --config FILE and --node NAME")
+        }
     }
 
     func run() async throws(CommandFailure) {
@@ -70,13 +73,12 @@ struct MembersCommand: Command {
         print(Self.table(members), terminator: "")
     }
 
+    /// The address given, or the one the cluster file gives the node; a wrong one exits 2.
     func adminAddress() throws(CommandFailure) -> SocketAddress {
         if let admin {
             do { return try SocketAddress(admin) } catch { throw CommandFailure(status: 2, "--admin: \(error)") }
         }
-        guard let config, let node else {
-            throw CommandFailure(status: 2, "give --admin HOST:PORT, or --config FILE and --node NAME")
-        }
+        guard let config, let node else { throw CommandFailure(status: 2, "no admin address") }
         let cluster = try loadOrExit(config)
         do {
             return try cluster.node(named: node).admin

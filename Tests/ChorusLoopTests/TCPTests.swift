@@ -1,5 +1,6 @@
 @testable import ChorusLoop
 import ChorusTestSupport
+import Foundation
 import Testing
 
 @Suite("TCP: framing, batching, backpressure, errors", .timeLimit(.minutes(1)))
@@ -137,15 +138,61 @@ struct TCPTests {
             // As a length prefix, 0xFFFFFFFF would close a framed connection.
             let pieces: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], Array("GET / HTTP/1.1\r\n".utf8),
                                      (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }]
+            // Each piece arrives before the next is sent: a read is delivered at once, without
+            // waiting for more bytes (a framed connection would still wait for 4 GiB here).
+            var sent = 0
             for piece in pieces {
                 _ = try await loop.submit { client.send(piece) }
-                try await Task.sleep(for: .milliseconds(10))
+                sent += piece.count
+                while received.all.reduce(0, { $0 + $1.count }) < sent { try await Task.sleep(for: .milliseconds(5)) }
             }
-            let expected = pieces.flatMap { $0 }
-            while received.all.reduce(0, { $0 + $1.count }) < expected.count { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(received.all.flatMap { $0 } == expected)
-            #expect(received.count >= pieces.count, "a read is delivered at once, without waiting for more bytes")
+            #expect(received.all.flatMap { $0 } == pieces.flatMap { $0 })
             try await loop.submit { client.close() }
+            while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(closes.all == ["closed by peer"])
+        }
+    }
+
+    @Test("given a peer that sends a request and ends its side, when the answer is larger than the socket buffers, then the peer still reads all of it")
+    func halfClosedPeerGetsTheWholeAnswer() async throws {
+        try await withLoop { loop in
+            let answer = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let closes = Recorder<String>()
+            let address = try await loop.submit {
+                let listener = try TCPListener(on: loop, bind: loopback, connectionOptions: .rawBytes())
+                listener.onAccept = { connection in
+                    connection.onFrame = { _ in _ = connection.send(answer) }
+                    connection.onClose = { closes.append("\($0)") }
+                    connection.startReading()
+                }
+                return listener.localAddress
+            }
+            // A plain socket: "go", then shutdown(SHUT_WR), then read until the server closes.
+            let got = await withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
+                Thread.detachNewThread {
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    var target = sockaddr_in()
+                    target.sin_family = sa_family_t(AF_INET)
+                    target.sin_port = in_port_t(address.port).bigEndian
+                    target.sin_addr.s_addr = inet_addr("127.0.0.1")
+                    _ = withUnsafePointer(to: &target) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    _ = send(fd, "go", 2, Int32(MSG_NOSIGNAL))
+                    shutdown(fd, Int32(SHUT_WR))
+                    var received: [UInt8] = []
+                    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+                    while true {
+                        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                        if count <= 0 { break }
+                        received += buffer[..<count]
+                    }
+                    close(fd)
+                    continuation.resume(returning: received)
+                }
+            }
+            #expect(got.count == answer.count)
+            #expect(got == answer)
             while closes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
             #expect(closes.all == ["closed by peer"])
         }

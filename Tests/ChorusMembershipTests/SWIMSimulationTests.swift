@@ -8,7 +8,8 @@ import Testing
 
 /// SWIM + Lifeguard in the deterministic simulator. Every test prints its seed; rerun one with
 /// CHORUS_SEED=<seed>.
-@Suite("SWIM in simulation", .timeLimit(.minutes(10)), .onSimulationThread)
+// The limit counts the wait for the simulation thread too: the specs run one after another.
+@Suite("SWIM in simulation", .timeLimit(.minutes(20)), .onSimulationThread)
 struct SWIMSimulationTests {
     @Test("given 30 members joining through one seed, then every member sees all 30 alive")
     func convergence() {

@@ -30,7 +30,7 @@ struct YAMLValueTests {
     @Test("given plain scalars, then the YAML 1.2 core schema decides their type", arguments: [
         ("true", YAMLValue.bool(true)), ("False", .bool(false)), ("yes", .string("yes")), ("no", .string("no")),
         ("off", .string("off")), ("~", .null), ("null", .null), ("42", .int(42)), ("-7", .int(-7)), ("0x1F", .int(31)),
-        ("0o17", .int(15)), ("1.5", .double(1.5)), ("1e3", .double(1000)), (".inf", .double(.infinity)),
+        ("0o17", .int(15)), ("0x-1", .string("0x-1")), ("0o8", .string("0o8")), ("1.5", .double(1.5)), ("1e3", .double(1000)), (".inf", .double(.infinity)),
         ("1s", .string("1s")), ("127.0.0.1:7301", .string("127.0.0.1:7301")), ("1.2.3", .string("1.2.3")),
         ("99999999999999999999", .double(1e20)),
     ])

@@ -137,14 +137,14 @@ ensure_swift_on_path() {
     die "swift not found on PATH nor in $CHORUS_SWIFT_HOME/usr/bin"
 }
 
-# Prints the arguments that select SwiftPM's build folder, one per line:
-# nothing for the default (.build), or --scratch-path DIR when
 # Flags of every release build: optimized, with the Swift runtime linked into the binary. An
 # agent then maps a handful of libraries instead of a dozen: about 2 MB less RSS and a faster start.
 # Every release build uses the same flags, so SwiftPM never rebuilds for a change of flags.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHORUS_RELEASE_FLAGS=(-c release --static-swift-stdlib)
 
+# Prints the arguments that select SwiftPM's build folder, one per line:
+# nothing for the default (.build), or --scratch-path DIR when
 # CHORUS_SCRATCH_PATH is set. Use as: mapfile -t args < <(swift_scratch_args)
 swift_scratch_args() {
     if [[ -n "${CHORUS_SCRATCH_PATH:-}" ]]; then

@@ -97,7 +97,7 @@ public struct ClusterConfig: Sendable, Equatable {
     static func readText(path: String) throws(ConfigError) -> String {
         let limit = 1 << 20
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigError(field: path, problem: "cannot read the file (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw ConfigError(field: path, problem: "cannot read the file (\(errnoDescription(errno)))") }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -105,7 +105,7 @@ public struct ClusterConfig: Sendable, Equatable {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ConfigError(field: path, problem: "cannot read the file (\(String(cString: strerror(errno))))")
+                throw ConfigError(field: path, problem: "cannot read the file (\(errnoDescription(errno)))")
             }
             if count == 0 { break }
             bytes += chunk.prefix(count)

@@ -170,8 +170,13 @@ private struct EventReader {
 
     /// `[-+]?[0-9]+`, `0x[0-9a-fA-F]+` or `0o[0-7]+`, within `Int`.
     static func integer(_ text: String) -> Int? {
-        if text.hasPrefix("0x") { return Int(text.dropFirst(2), radix: 16) }
-        if text.hasPrefix("0o") { return Int(text.dropFirst(2), radix: 8) }
+        if text.hasPrefix("0x") || text.hasPrefix("0o") {
+            // Digits only after the prefix: Int(_:radix:) alone would take a sign ("0x-1").
+            let digits = text.dropFirst(2)
+            let radix = text.hasPrefix("0x") ? 16 : 8
+            guard !digits.isEmpty, digits.allSatisfy({ Int(String($0), radix: radix) != nil }) else { return nil }
+            return Int(digits, radix: radix)
+        }
         let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
         guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return Int(text)

@@ -133,7 +133,8 @@ public final class ClusterNode: Sendable {
         let membership = self.membership
         let loop = failureDetectorLoop
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            loop.execute { membership.leave { continuation.resume() } }
+            // A node already stopped has nothing to announce.
+            if !loop.execute({ membership.leave { continuation.resume() } }) { continuation.resume() }
         }
     }
 

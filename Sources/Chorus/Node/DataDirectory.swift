@@ -1,3 +1,4 @@
+import ChorusLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,12 +19,12 @@ enum DataDirectory {
         for component in path.split(separator: "/") {
             prefix += component
             if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw Failure(path: path, reason: "\(prefix): \(String(cString: strerror(errno)))")
+                throw Failure(path: path, reason: "\(prefix): \(errnoDescription(errno))")
             }
             prefix += "/"
         }
         var info = stat()
-        guard stat(path, &info) == 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+        guard stat(path, &info) == 0 else { throw Failure(path: path, reason: errnoDescription(errno)) }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw Failure(path: path, reason: "it exists and is not a directory") }
     }
 }

@@ -23,9 +23,9 @@ protocol Command {
 /// `chorus`: run a node and talk to running ones. Usage errors exit 2, failures 1.
 @main
 enum ChorusCommand {
-    static let commands: [any Command.Type] = [
-        AgentCommand.self, MembersCommand.self, ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self,
-    ]
+    static var commands: [any Command.Type] {
+        [AgentCommand.self, MembersCommand.self, ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self]
+    }
 
     static var overview: String {
         let lines = commands.map { command in
@@ -45,6 +45,9 @@ enum ChorusCommand {
     }
 
     static func main() async {
+        // A write to a closed pipe or socket fails with EPIPE instead of ending the process: an
+        // agent whose log reader went away must still leave the cluster on SIGTERM.
+        signal(SIGPIPE, SIG_IGN)
         let status = await run(CommandLine.arguments.dropFirst())
         fflush(nil)
         exit(status)
@@ -52,20 +55,26 @@ enum ChorusCommand {
 
     /// Runs the command `words` names; returns the exit status.
     static func run(_ words: ArraySlice<String>) async -> Int32 {
-        guard let first = words.first, first != "help", first != "--help", first != "-h" else {
-            print(overview)
-            return words.isEmpty ? 2 : 0
+        guard let first = words.first else {
+            printError("which command? (chorus --help lists them)\n\n\(overview)")
+            return 2
         }
+        if first == "help" {
+            // `chorus help agent` is `chorus agent --help`.
+            return words.count == 1 ? help(overview) : await run(words.dropFirst() + ["--help"])
+        }
+        if first == "--help" || first == "-h" { return help(overview) }
         let match = commands
             .filter { words.starts(with: $0.words) }
             .max { $0.words.count < $1.words.count }
         guard let command = match else {
-            let groups = commands.filter { $0.words.first == first }
-            if !groups.isEmpty {
-                let choices = groups.map { $0.words.joined(separator: " ") }.joined(separator: ", ")
-                return fail(status: 2, "\"\(words.joined(separator: " "))\" is not a command; did you mean one of: \(choices)?")
+            let group = commands.filter { $0.words.first == first }
+            guard !group.isEmpty else { return fail(status: 2, "unknown command \"\(first)\" (see chorus --help)") }
+            let lines = group.map { "  chorus \($0.words.joined(separator: " "))  \($0.summary)" }.joined(separator: "\n")
+            if words.dropFirst().allSatisfy({ $0 == "--help" || $0 == "-h" }) && words.count > 1 {
+                return help("Commands of chorus \(first):\n\(lines)")
             }
-            return fail(status: 2, "unknown command \"\(first)\" (see chorus --help)")
+            return fail(status: 2, "\"chorus \(words.joined(separator: " "))\" is not a command; chorus \(first) has:\n\(lines)")
         }
         do {
             let arguments = try Arguments(words.dropFirst(command.words.count), options: command.options)
@@ -83,6 +92,11 @@ enum ChorusCommand {
         } catch {
             return fail(status: 1, "\(error)")
         }
+    }
+
+    static func help(_ text: String) -> Int32 {
+        print(text)
+        return 0
     }
 
     static func fail(status: Int32, _ message: String) -> Int32 {
