@@ -99,23 +99,38 @@ struct HTTPServerTests {
     @Test("given a client that keeps asking for longer than the idle timeout, then its connection stays open")
     func activeClientIsNotIdle() async throws {
         // Requests 50 ms apart for 1.5 idle timeouts: every one is answered on the same connection.
-        // (The timeout is 2 s so that a test starved of CPU for a second still keeps its promise.)
+        // The promise holds for a client whose pauses stay under the timeout; when this test is
+        // itself starved of CPU for that long (at the start of a loaded run), the server is right to
+        // close, so that attempt proves nothing and is made again.
         try await Self.withServer(idleTimeoutMillis: 2_000) { address, _ in
-            let start = ContinuousClock.now
-            let busy = try RawSocket(address)
-            var answered = 0
-            var lastAnswer = start
-            while ContinuousClock.now - start < .milliseconds(3_000) {
-                busy.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-                let text = await busy.readAnswers(1)
-                let status = RawAnswer.all(in: text).first?.status
-                #expect(status == 200, "request \(answered + 1) at \(ContinuousClock.now - start): \(text)")
-                guard status == 200 else { return }
-                answered += 1
-                lastAnswer = ContinuousClock.now
-                try await Task.sleep(for: .milliseconds(50))
+            var judged = false
+            for attempt in 1...5 where !judged {
+                let start = ContinuousClock.now
+                let busy = try RawSocket(address)
+                var lastAnswer = start
+                var answered = 0
+                var refused: String?
+                while ContinuousClock.now - start < .milliseconds(3_000) {
+                    busy.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                    let text = await busy.readAnswers(1)
+                    guard RawAnswer.all(in: text).first?.status == 200 else {
+                        refused = text
+                        break
+                    }
+                    answered += 1
+                    lastAnswer = ContinuousClock.now
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let pause = ContinuousClock.now - lastAnswer
+                if refused != nil && pause >= .milliseconds(1_500) {
+                    print("activeClientIsNotIdle: attempt \(attempt) paused \(pause) (the test was starved); again")
+                    continue
+                }
+                judged = true
+                #expect(refused == nil, "answer \(answered + 1), \(pause) after the last one: \(refused ?? "")")
+                #expect(lastAnswer - start > .seconds(2), "answers span more than the idle timeout (\(answered) answers)")
             }
-            #expect(lastAnswer - start > .seconds(2), "answers span more than the idle timeout (\(answered) answers)")
+            #expect(judged, "five attempts were all starved of CPU")
         }
     }
 
