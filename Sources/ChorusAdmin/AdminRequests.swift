@@ -1,17 +1,3 @@
-/// A request the admin API refuses: answered with `status` and an `ErrorResponse` carrying
-/// `message`.
-public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let status: HTTPStatus
-    public let message: String
-
-    public init(_ status: HTTPStatus, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    public var description: String { "\(status): \(message)" }
-}
-
 /// The body of `POST /v1/join`: node-to-node addresses of members to join through.
 public struct JoinRequest: Codable, Equatable, Sendable, JSONRepresentable {
     public var addresses: [String]
@@ -19,7 +5,7 @@ public struct JoinRequest: Codable, Equatable, Sendable, JSONRepresentable {
 
     /// Reads a body: a JSON object with `addresses`, an array of strings (400 otherwise, naming
     /// the field at fault).
-    public init(body: [UInt8]) throws(AdminError) {
+    public init(body: [UInt8]) throws(HTTPError) {
         let object = try JSONObjectReader(body: body, keys: ["addresses"])
         addresses = try object.strings("addresses", required: true) ?? []
     }
@@ -49,7 +35,7 @@ public struct FaultsRequest: Codable, Equatable, Sendable, JSONRepresentable {
 
     /// Reads a body: a JSON object with any of `drop_inbound`, `drop_outbound` (arrays of
     /// strings), `loss` (a number) and `delay_ms` (an integer); null is the same as absent.
-    public init(body: [UInt8]) throws(AdminError) {
+    public init(body: [UInt8]) throws(HTTPError) {
         let object = try JSONObjectReader(body: body, keys: ["drop_inbound", "drop_outbound", "loss", "delay_ms"])
         dropInbound = try object.strings("drop_inbound")
         dropOutbound = try object.strings("drop_outbound")
@@ -71,61 +57,61 @@ public struct FaultsRequest: Codable, Equatable, Sendable, JSONRepresentable {
 struct JSONObjectReader {
     let members: [String: JSONValue]
 
-    init(body: [UInt8], keys: Set<String>) throws(AdminError) {
+    init(body: [UInt8], keys: Set<String>) throws(HTTPError) {
         let expected = "expected a JSON object with \(keys.sorted().joined(separator: ", "))"
         let value: JSONValue
         do {
             value = try JSONParser.parse(body)
         } catch {
-            throw AdminError(.badRequest, "the body is not a JSON object (\(error)): \(expected)")
+            throw HTTPError(.badRequest, "the body is not a JSON object (\(error)): \(expected)")
         }
         guard case .object(let members) = value else {
-            throw AdminError(.badRequest, "the body is not a JSON object but \(value.kindDescription): \(expected)")
+            throw HTTPError(.badRequest, "the body is not a JSON object but \(value.kindDescription): \(expected)")
         }
         if let unknown = members.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw AdminError(.badRequest, "unknown field \"\(unknown)\": \(expected)")
+            throw HTTPError(.badRequest, "unknown field \"\(unknown)\": \(expected)")
         }
         self.members = members
     }
 
     /// The value of `key`; nil when absent or null, unless `required`.
-    private func value(_ key: String, _ expected: String, required: Bool) throws(AdminError) -> JSONValue? {
+    private func value(_ key: String, _ expected: String, required: Bool) throws(HTTPError) -> JSONValue? {
         switch members[key] {
-        case nil where required: throw AdminError(.badRequest, "\(key): missing")
-        case .null? where required: throw AdminError(.badRequest, "\(key): expected \(expected), found null")
+        case nil where required: throw HTTPError(.badRequest, "\(key): missing")
+        case .null? where required: throw HTTPError(.badRequest, "\(key): expected \(expected), found null")
         case nil, .null?: return nil
         case let value?: return value
         }
     }
 
-    func strings(_ key: String, required: Bool = false) throws(AdminError) -> [String]? {
+    func strings(_ key: String, required: Bool = false) throws(HTTPError) -> [String]? {
         guard let value = try value(key, "an array of strings", required: required) else { return nil }
         guard case .array(let elements) = value else {
-            throw AdminError(.badRequest, "\(key): expected an array of strings, found \(value.kindDescription)")
+            throw HTTPError(.badRequest, "\(key): expected an array of strings, found \(value.kindDescription)")
         }
         var strings: [String] = []
         for (index, element) in elements.enumerated() {
             guard case .string(let text) = element else {
-                throw AdminError(.badRequest, "\(key)[\(index)]: expected a string, found \(element.kindDescription)")
+                throw HTTPError(.badRequest, "\(key)[\(index)]: expected a string, found \(element.kindDescription)")
             }
             strings.append(text)
         }
         return strings
     }
 
-    func number(_ key: String) throws(AdminError) -> Double? {
+    func number(_ key: String) throws(HTTPError) -> Double? {
         guard let value = try value(key, "a number", required: false) else { return nil }
         guard let number = value.doubleValue else {
-            throw AdminError(.badRequest, "\(key): expected a number, found \(value.kindDescription)")
+            throw HTTPError(.badRequest, "\(key): expected a number, found \(value.kindDescription)")
         }
         return number
     }
 
-    func integer(_ key: String) throws(AdminError) -> Int? {
+    func integer(_ key: String) throws(HTTPError) -> Int? {
         guard let value = try value(key, "an integer", required: false) else { return nil }
         guard let number = value.intValue else {
             let found = value.doubleValue.map { "\(JSONValue.double($0).text)" } ?? value.kindDescription
-            throw AdminError(.badRequest, "\(key): expected an integer, found \(found)")
+            throw HTTPError(.badRequest, "\(key): expected an integer, found \(found)")
         }
         return number
     }

@@ -52,7 +52,7 @@ public struct ErrorResponse: Codable, Equatable, Sendable, JSONRepresentable {
     }
 
     /// The answer to a refused request: the status's snake-case reason as `error`.
-    public init(_ error: AdminError) {
+    public init(_ error: HTTPError) {
         self.init(error: error.status.errorCode, message: error.message)
     }
 

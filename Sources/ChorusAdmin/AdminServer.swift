@@ -65,26 +65,26 @@ struct AdminResponder: HTTPResponder {
     }
 
     func errorResponse(status: HTTPStatus, message: String) -> HTTPResponse {
-        errorResponse(AdminError(status, message))
+        errorResponse(HTTPError(status, message))
     }
 
-    private func errorResponse(_ error: AdminError) -> HTTPResponse {
+    private func errorResponse(_ error: HTTPError) -> HTTPResponse {
         .json(ErrorResponse(error).json, status: error.status)
     }
 
-    private func handle(_ request: HTTPRequest) throws(AdminError) -> HTTPHandling {
+    private func handle(_ request: HTTPRequest) throws(HTTPError) -> HTTPHandling {
         let route: AdminRoute
         switch AdminRouter.route(method: request.method, path: request.path) {
         case .success(let found):
             route = found
         case .failure(.notFound(let path)):
-            throw AdminError(.notFound, "no operation at \(path); see docs/openapi.yaml")
+            throw HTTPError(.notFound, "no operation at \(path); see docs/openapi.yaml")
         case .failure(.methodNotAllowed(let allowed)):
-            var response = errorResponse(AdminError(.methodNotAllowed, "\(request.path) answers \(allowed.joined(separator: ", ")), not \(request.method)"))
+            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.path) answers \(allowed.joined(separator: ", ")), not \(request.method)"))
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return .now(response)
         case .failure(.badPath(let reason)):
-            throw AdminError(.badRequest, reason)
+            throw HTTPError(.badRequest, reason)
         }
         let node = self.node
         switch route {
@@ -103,21 +103,21 @@ struct AdminResponder: HTTPResponder {
         case .member(let name):
             return .later {
                 guard let member = await node.member(named: name) else {
-                    return errorResponse(AdminError(.notFound, "no member named \"\(name)\" is known to this node"))
+                    return errorResponse(HTTPError(.notFound, "no member named \"\(name)\" is known to this node"))
                 }
                 return .json(MemberResponse(member).json)
             }
         case .join:
             let body = try JoinRequest(body: request.body)
             guard !body.addresses.isEmpty else {
-                throw AdminError(.badRequest, "addresses: expected at least one \"host:port\"")
+                throw HTTPError(.badRequest, "addresses: expected at least one \"host:port\"")
             }
             var addresses: [SocketAddress] = []
             for (index, text) in body.addresses.enumerated() {
                 do {
                     addresses.append(try SocketAddress(text))
                 } catch {
-                    throw AdminError(.badRequest, "addresses[\(index)]: \(error)")
+                    throw HTTPError(.badRequest, "addresses[\(index)]: \(error)")
                 }
             }
             let seeds = addresses
@@ -139,13 +139,13 @@ struct AdminResponder: HTTPResponder {
                 faults = try MembershipFaults(dropInbound: Set(body.dropInbound ?? []), dropOutbound: Set(body.dropOutbound ?? []),
                                               loss: body.loss ?? 0, delayMillis: body.delayMs ?? 0)
             } catch {
-                throw AdminError(.badRequest, error.message)
+                throw HTTPError(.badRequest, error.message)
             }
             return .later {
                 do {
                     try await node.setMembershipFaults(faults)
                 } catch {
-                    return errorResponse(AdminError(.forbidden, "\(error)"))
+                    return errorResponse(HTTPError(.forbidden, "\(error)"))
                 }
                 return .json(FaultsRequest(dropInbound: faults.dropInbound.sorted(), dropOutbound: faults.dropOutbound.sorted(),
                                            loss: faults.loss, delayMs: Int(faults.delayMillis)).json)
@@ -156,16 +156,16 @@ struct AdminResponder: HTTPResponder {
                 do {
                     try await node.setMembershipFaults(.none)
                 } catch {
-                    return errorResponse(AdminError(.forbidden, "\(error)"))
+                    return errorResponse(HTTPError(.forbidden, "\(error)"))
                 }
                 return .json(StatusResponse(status: "cleared").json)
             }
         }
     }
 
-    private func requireFaults() throws(AdminError) {
+    private func requireFaults() throws(HTTPError) {
         guard node.settings.debugFaults else {
-            throw AdminError(.forbidden, MembershipError.faultsDisabled.description)
+            throw HTTPError(.forbidden, MembershipError.faultsDisabled.description)
         }
     }
 }

@@ -1,16 +1,3 @@
-/// A request the server refuses, with the status to answer; the connection closes after it.
-public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let status: HTTPStatus
-    public let message: String
-
-    public init(_ status: HTTPStatus, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    public var description: String { "\(status): \(message)" }
-}
-
 /// An incremental HTTP/1.x request parser, without I/O: bytes go in as they arrive, in pieces of
 /// any size, and whole requests come out in order (pipelining).
 ///
@@ -43,7 +30,7 @@ public struct HTTPRequestParser: Sendable {
     /// What `next()` found.
     public enum Event: Sendable, Equatable {
         case request(HTTPRequest)
-        case failure(HTTPParseError)
+        case failure(HTTPError)
     }
 
     private enum State: Sendable, Equatable {
@@ -53,7 +40,7 @@ public struct HTTPRequestParser: Sendable {
         case chunkData(remaining: Int)
         case chunkDataEnd
         case trailers
-        case failed(HTTPParseError)
+        case failed(HTTPError)
     }
 
     public let limits: Limits
@@ -108,7 +95,7 @@ public struct HTTPRequestParser: Sendable {
                 guard let headEnd = findBlankLine(limit: limits.headBytes, tooLarge: "the request line and header fields") else {
                     return stateFailure()
                 }
-                do throws(HTTPParseError) {
+                do throws(HTTPError) {
                     let head = buffer[start..<headEnd.contentEnd]
                     start = headEnd.next
                     let (request, framing) = try Self.parseHead(head, limits: limits)
@@ -136,7 +123,7 @@ public struct HTTPRequestParser: Sendable {
                 state = .fixedBody(remaining: remaining - count)
             case .chunkSize:
                 guard let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                    if buffer.count - start > 1024 { return fail(HTTPParseError(.badRequest, "chunk size line too long")) }
+                    if buffer.count - start > 1024 { return fail(HTTPError(.badRequest, "chunk size line too long")) }
                     return nil
                 }
                 continueWanted = false
@@ -145,12 +132,12 @@ public struct HTTPRequestParser: Sendable {
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
                 let sizeDigits = line.prefix { $0 != UInt8(ascii: ";") }.trimmingSpaceBytes()
                 guard !sizeDigits.isEmpty, sizeDigits.allSatisfy({ ASCII.hexValue($0) != nil }) else {
-                    return fail(HTTPParseError(.badRequest, "invalid chunk size \"\(String(decoding: line.prefix(20), as: UTF8.self))\""))
+                    return fail(HTTPError(.badRequest, "invalid chunk size \"\(String(decoding: line.prefix(20), as: UTF8.self))\""))
                 }
                 let digits = sizeDigits.drop { $0 == UInt8(ascii: "0") }
                 guard digits.count <= 8, let size = Int(String(decoding: digits.isEmpty ? [UInt8(ascii: "0")] : Array(digits), as: UTF8.self), radix: 16),
                       current!.body.count + size <= limits.bodyBytes else {
-                    return fail(HTTPParseError(.contentTooLarge, "the body is larger than \(limits.bodyBytes) bytes"))
+                    return fail(HTTPError(.contentTooLarge, "the body is larger than \(limits.bodyBytes) bytes"))
                 }
                 if size == 0 {
                     state = .trailers
@@ -171,10 +158,10 @@ public struct HTTPRequestParser: Sendable {
                     start += 1
                 } else if buffer[start] == UInt8(ascii: "\r") {
                     guard start + 1 < buffer.count else { return nil }
-                    guard buffer[start + 1] == UInt8(ascii: "\n") else { return fail(HTTPParseError(.badRequest, "chunk data not followed by CRLF")) }
+                    guard buffer[start + 1] == UInt8(ascii: "\n") else { return fail(HTTPError(.badRequest, "chunk data not followed by CRLF")) }
                     start += 2
                 } else {
-                    return fail(HTTPParseError(.badRequest, "chunk data longer than its size"))
+                    return fail(HTTPError(.badRequest, "chunk data longer than its size"))
                 }
                 state = .chunkSize
             case .trailers:
@@ -199,7 +186,7 @@ public struct HTTPRequestParser: Sendable {
         return .request(request)
     }
 
-    private mutating func fail(_ error: HTTPParseError) -> Event {
+    private mutating func fail(_ error: HTTPError) -> Event {
         state = .failed(error)
         current = nil
         continueWanted = false
@@ -240,7 +227,7 @@ public struct HTTPRequestParser: Sendable {
         // Content past the limit, or so many bytes without an end that it must be (the blank line
         // takes at most 2).
         if lineStart > limit || scanned > limit + 2 {
-            let error = HTTPParseError(.requestHeaderFieldsTooLarge, "\(tooLarge) are longer than \(limit) bytes")
+            let error = HTTPError(.requestHeaderFieldsTooLarge, "\(tooLarge) are longer than \(limit) bytes")
             state = .failed(error)
             current = nil
         }
@@ -266,14 +253,14 @@ public struct HTTPRequestParser: Sendable {
         case chunked
     }
 
-    private static func parseHead(_ head: ArraySlice<UInt8>, limits: Limits) throws(HTTPParseError) -> (HTTPRequest, Framing) {
+    private static func parseHead(_ head: ArraySlice<UInt8>, limits: Limits) throws(HTTPError) -> (HTTPRequest, Framing) {
         var lines = head.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
             line.last == UInt8(ascii: "\r") ? line.dropLast() : line
         }
         if lines.last?.isEmpty == true { lines.removeLast() }
-        guard let requestLine = lines.first else { throw HTTPParseError(.badRequest, "empty request") }
+        guard let requestLine = lines.first else { throw HTTPError(.badRequest, "empty request") }
         if lines.contains(where: { $0.contains(UInt8(ascii: "\r")) }) {
-            throw HTTPParseError(.badRequest, "a bare CR in the request head")
+            throw HTTPError(.badRequest, "a bare CR in the request head")
         }
         var request = try parseRequestLine(requestLine)
         for line in lines.dropFirst() {
@@ -282,17 +269,17 @@ public struct HTTPRequestParser: Sendable {
         return (request, try framing(of: request, limits: limits))
     }
 
-    private static func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPRequest {
+    private static func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPError) -> HTTPRequest {
         let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         let shown = String(decoding: line.prefix(100), as: UTF8.self)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenByte) else {
-            throw HTTPParseError(.badRequest, "malformed request line \"\(shown)\"")
+            throw HTTPError(.badRequest, "malformed request line \"\(shown)\"")
         }
         let target = parts[1]
         guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
               target.first == UInt8(ascii: "/") || target.first == UInt8(ascii: "*")
                 || target.starts(with: "http://".utf8) || target.starts(with: "https://".utf8) else {
-            throw HTTPParseError(.badRequest, "malformed request target in \"\(shown)\"")
+            throw HTTPError(.badRequest, "malformed request target in \"\(shown)\"")
         }
         // HTTP/d.d; a major version other than 1 (HTTP/2.0, HTTP/3) is refused with 505.
         let version = Array(parts[2])
@@ -301,38 +288,38 @@ public struct HTTPRequestParser: Sendable {
         let dotted = numbers.count == 3 && ASCII.isDigit(numbers[0]) && numbers[1] == UInt8(ascii: ".") && ASCII.isDigit(numbers[2])
         let bare = numbers.count == 1 && ASCII.isDigit(numbers[0])
         guard version.starts(with: prefix), dotted || bare else {
-            throw HTTPParseError(.badRequest, "malformed HTTP version in \"\(shown)\"")
+            throw HTTPError(.badRequest, "malformed HTTP version in \"\(shown)\"")
         }
         guard dotted, numbers[0] == UInt8(ascii: "1") else {
-            throw HTTPParseError(.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served, not \(String(decoding: version, as: UTF8.self))")
+            throw HTTPError(.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served, not \(String(decoding: version, as: UTF8.self))")
         }
         return HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), target: String(decoding: target, as: UTF8.self),
                            minorVersion: Int(numbers[2] - UInt8(ascii: "0")))
     }
 
-    private static func parseField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (name: String, value: String) {
+    private static func parseField(_ line: ArraySlice<UInt8>) throws(HTTPError) -> (name: String, value: String) {
         let shown = String(decoding: line.prefix(60), as: UTF8.self)
         if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") {
-            throw HTTPParseError(.badRequest, "folded header field \"\(shown)\"")
+            throw HTTPError(.badRequest, "folded header field \"\(shown)\"")
         }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-            throw HTTPParseError(.badRequest, "header field without a colon \"\(shown)\"")
+            throw HTTPError(.badRequest, "header field without a colon \"\(shown)\"")
         }
         let name = line[..<colon]
         guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
-            throw HTTPParseError(.badRequest, "malformed header field name \"\(shown)\"")
+            throw HTTPError(.badRequest, "malformed header field name \"\(shown)\"")
         }
         let value = line[(colon + 1)...].trimmingSpaceBytes()
         guard value.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
-            throw HTTPParseError(.badRequest, "control character in header field \"\(String(decoding: name, as: UTF8.self))\"")
+            throw HTTPError(.badRequest, "control character in header field \"\(String(decoding: name, as: UTF8.self))\"")
         }
         return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 
-    private static func framing(of request: HTTPRequest, limits: Limits) throws(HTTPParseError) -> Framing {
+    private static func framing(of request: HTTPRequest, limits: Limits) throws(HTTPError) -> Framing {
         let hosts = request.headers.filter { $0.name.lowercased() == "host" }
         if request.minorVersion >= 1 && hosts.count != 1 {
-            throw HTTPParseError(.badRequest, hosts.isEmpty ? "an HTTP/1.1 request needs a Host field" : "more than one Host field")
+            throw HTTPError(.badRequest, hosts.isEmpty ? "an HTTP/1.1 request needs a Host field" : "more than one Host field")
         }
         let codings = request.headers.filter { $0.name.lowercased() == "transfer-encoding" }
             .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
@@ -341,20 +328,20 @@ public struct HTTPRequestParser: Sendable {
             .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingSpaces() }
         if !codings.isEmpty {
-            guard lengths.isEmpty else { throw HTTPParseError(.badRequest, "both Content-Length and Transfer-Encoding") }
-            guard codings.last == "chunked" else { throw HTTPParseError(.badRequest, "Transfer-Encoding must end with chunked") }
+            guard lengths.isEmpty else { throw HTTPError(.badRequest, "both Content-Length and Transfer-Encoding") }
+            guard codings.last == "chunked" else { throw HTTPError(.badRequest, "Transfer-Encoding must end with chunked") }
             guard codings.count == 1 else {
-                throw HTTPParseError(.notImplemented, "transfer coding \"\(codings.joined(separator: ", "))\" is not supported; only chunked is")
+                throw HTTPError(.notImplemented, "transfer coding \"\(codings.joined(separator: ", "))\" is not supported; only chunked is")
             }
             return .chunked
         }
         guard let first = lengths.first else { return .none }
         guard lengths.allSatisfy({ $0 == first }), !first.isEmpty, first.count <= 18,
               first.utf8.allSatisfy(ASCII.isDigit), let length = Int(first) else {
-            throw HTTPParseError(.badRequest, "invalid Content-Length \"\(lengths.joined(separator: ", ").prefix(40))\"")
+            throw HTTPError(.badRequest, "invalid Content-Length \"\(lengths.joined(separator: ", ").prefix(40))\"")
         }
         guard length <= limits.bodyBytes else {
-            throw HTTPParseError(.contentTooLarge, "the body is larger than \(limits.bodyBytes) bytes")
+            throw HTTPError(.contentTooLarge, "the body is larger than \(limits.bodyBytes) bytes")
         }
         return .length(length)
     }

@@ -29,3 +29,17 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code) \(reasonPhrase)" }
 }
+
+/// A request refused with `status`, answered with an `ErrorResponse` carrying `message`: by the
+/// request parser (the connection then closes) or by an admin route.
+public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let status: HTTPStatus
+    public let message: String
+
+    public init(_ status: HTTPStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { "\(status): \(message)" }
+}

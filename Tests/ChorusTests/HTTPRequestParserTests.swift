@@ -28,11 +28,11 @@ struct HTTPRequestParserTests {
     }
 
     /// The status of the failure that `text` ends in, nil when it does not fail.
-    static func failure(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> HTTPParseError? {
+    static func failure(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> HTTPError? {
         failure([Array(text.utf8)], limits: limits)
     }
 
-    static func failure(_ pieces: [[UInt8]], limits: HTTPRequestParser.Limits = .init()) -> HTTPParseError? {
+    static func failure(_ pieces: [[UInt8]], limits: HTTPRequestParser.Limits = .init()) -> HTTPError? {
         if case .failure(let error) = events(pieces, limits: limits).last { return error }
         return nil
     }
