@@ -81,7 +81,7 @@ let package = Package(
         // Membership simulation benchmark: N simulated members, wall time and protocol figures.
         .executableTarget(
             name: "chorus-membership-sim",
-            dependencies: ["ChorusMembershipSimulation", "ChorusMembership", "ChorusSimulation"],
+            dependencies: ["ChorusMembershipSimulation", "ChorusMembership", "ChorusSimulation", "ChorusCore"],
             path: "Benchmarks/MembershipSim"
         ),
         // Seeded randomness and recorders shared by the test targets.

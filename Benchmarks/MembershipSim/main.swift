@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChorusCore
 import ChorusMembership
 import ChorusMembershipSimulation
 import ChorusSimulation
@@ -10,7 +11,12 @@ import ChorusSimulation
 /// made about members that never failed.
 ///
 ///     chorus-membership-sim [--nodes 1000] [--seconds 600] [--loss 0.0] [--lifeguard on|off]
-///                           [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S]
+///                           [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S] [--hang]
+///
+/// With `--hang`, after convergence and a settle of `--seconds`, one member (chosen by the seed)
+/// is paused for good, and it prints when the first member suspected it, when the first and when
+/// the last of the others declared it dead (the figures `scripts/bench membership` measures on
+/// real processes as "hang").
 ///
 /// With `SIM_DEBUG` set in the environment it also prints the views second by second while the
 /// cluster forms, and who declared whom dead, and when.
@@ -22,6 +28,7 @@ struct Options {
     var tcpFallback = true
     var profile = "lan"
     var seed: UInt64 = 1
+    var hang = false
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -51,8 +58,9 @@ struct Options {
             case "--tcp-fallback": options.tcpFallback = onOff(value())
             case "--profile": options.profile = value()
             case "--seed": options.seed = number("an unsigned integer")
+            case "--hang": options.hang = true
             case "-h", "--help":
-                print("usage: chorus-membership-sim [--nodes N] [--seconds T] [--loss P] [--lifeguard on|off] [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S]")
+                print("usage: chorus-membership-sim [--nodes N] [--seconds T] [--loss P] [--lifeguard on|off] [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S] [--hang]")
                 exit(0)
             case let other: fail("unknown option \(other)")
             }
@@ -101,6 +109,29 @@ let convergedAt = cluster.simulation.now
 let convergenceWall = seconds(clock.now - started)
 print("seed \(options.seed), \(options.nodes) nodes, profile \(options.profile), lifeguard \(options.lifeguard ? "on" : "off"), tcp fallback \(options.tcpFallback ? "on" : "off")")
 print("converged: \(converged) at \(convergedAt) simulated, \(fixed(convergenceWall)) s wall")
+
+if options.hang {
+    cluster.simulation.run(for: .nanoseconds(Int64(options.seconds * 1e9)))
+    var pick = SimulationRandom(seed: options.seed ^ 0x4A4E47)
+    let addresses = cluster.simulation.addresses
+    let victim = addresses[Int(pick.next() % UInt64(addresses.count))]
+    let others = addresses.filter { $0 != victim }
+    let name = cluster.name(victim)
+    let stoppedAt = cluster.simulation.now
+    cluster.simulation.pause(victim)
+    var firstSuspect: Duration?, firstDead: Duration?, allDead: Duration?
+    while allDead == nil, cluster.simulation.now - stoppedAt < .seconds(120) {
+        cluster.simulation.run(for: .milliseconds(10))
+        let statuses = cluster.views(of: others).values.map { $0[name] }
+        let elapsed = cluster.simulation.now - stoppedAt
+        if firstSuspect == nil, statuses.contains(where: { $0 == .suspect || $0 == .dead }) { firstSuspect = elapsed }
+        if firstDead == nil, statuses.contains(.dead) { firstDead = elapsed }
+        if statuses.allSatisfy({ $0 == .dead }) { allDead = elapsed }
+    }
+    func show(_ d: Duration?) -> String { d.map { fixed(seconds($0)) } ?? "never" }
+    print("hang \(name): first suspect \(show(firstSuspect)) s, first dead \(show(firstDead)) s, all dead \(show(allDead)) s")
+    exit(0)
+}
 
 if options.loss > 0 {
     var lossy = LinkFaults.none
