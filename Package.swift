@@ -40,6 +40,11 @@ let package = Package(
         .target(name: "ChorusMembership", dependencies: ["ChorusCore", "ChorusWire"]),
         // The SWIM core run by the simulator: simulated members and clusters, for specs and benchmarks.
         .target(name: "ChorusMembershipSimulation", dependencies: ["ChorusMembership", "ChorusSimulation", "ChorusCore", "ChorusWire"]),
+        // Process groups with Erlang pg's semantics, pure: scopes, groups, monitors' notifications,
+        // numbered deltas and syncs between nodes.
+        .target(name: "ChorusGroups", dependencies: ["ChorusCore", "ChorusWire", "ChorusMembership"]),
+        // SWIM and groups cores run together by the simulator (what a node runs), for pg's specs.
+        .target(name: "ChorusGroupsSimulation", dependencies: ["ChorusGroups", "ChorusMembership", "ChorusMembershipSimulation", "ChorusSimulation", "ChorusCore", "ChorusWire"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -89,6 +94,7 @@ let package = Package(
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusMembershipSimulation", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusGroupsTests", dependencies: ["ChorusGroups", "ChorusGroupsSimulation", "ChorusMembership", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(

@@ -29,35 +29,58 @@ public struct SimulatedMember: SimulatedNode {
     }
 
     public mutating func receive(_ message: Message, from sender: SimAddress, at now: VirtualTime, effects: inout Effects<Message>) {
-        let time = now
-        switch message {
-        case let .packet(packet, overStream):
-            perform(instance.receive(packet, from: Self.address(sender), overStream: overStream, now: time), &effects)
-        case .sync(let sync): perform(instance.receive(sync, from: Self.address(sender), now: time), &effects)
-        }
+        receive(message, from: sender, at: now, effects: &effects) { $0 }
     }
 
     public mutating func wake(at now: VirtualTime, effects: inout Effects<Message>) {
-        if let scheduled = scheduledWake, now >= scheduled { scheduledWake = nil }
-        perform(instance.tick(now: now), &effects)
+        wake(at: now, effects: &effects) { $0 }
     }
 
     public mutating func undeliverable(_ message: Message, to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
                                 effects: inout Effects<Message>) {
-        perform(instance.undeliverable(to: Self.address(peer), refused: reason == .refused,
-                                       now: now), &effects)
+        undeliverable(to: peer, reason: reason, at: now, effects: &effects) { $0 }
+    }
+
+    // A node that runs more than membership (groups, say) carries this member inside it and
+    // passes its own effects, with `wrap` turning membership messages into its own.
+
+    /// A membership message arrived.
+    public mutating func receive<Outer>(_ message: Message, from sender: SimAddress, at now: VirtualTime,
+                                        effects: inout Effects<Outer>, wrap: (Message) -> Outer) {
+        switch message {
+        case let .packet(packet, overStream):
+            perform(instance.receive(packet, from: Self.address(sender), overStream: overStream, now: now), &effects, wrap: wrap)
+        case .sync(let sync): perform(instance.receive(sync, from: Self.address(sender), now: now), &effects, wrap: wrap)
+        }
+    }
+
+    /// A wake-up came due: the core's timers run.
+    public mutating func wake<Outer>(at now: VirtualTime, effects: inout Effects<Outer>, wrap: (Message) -> Outer) {
+        if let scheduled = scheduledWake, now >= scheduled { scheduledWake = nil }
+        perform(instance.tick(now: now), &effects, wrap: wrap)
+    }
+
+    /// A membership stream message did not reach `peer`.
+    public mutating func undeliverable<Outer>(to peer: SimAddress, reason: DeliveryFailure, at now: VirtualTime,
+                                              effects: inout Effects<Outer>, wrap: (Message) -> Outer) {
+        perform(instance.undeliverable(to: Self.address(peer), refused: reason == .refused, now: now), &effects, wrap: wrap)
     }
 
     /// Carries out directives, then asks to be woken at the core's next deadline (once).
     public mutating func perform(_ directives: [SWIMDirective], _ effects: inout Effects<Message>) {
+        perform(directives, &effects) { $0 }
+    }
+
+    /// Carries out directives, then asks to be woken at the core's next deadline (once).
+    public mutating func perform<Outer>(_ directives: [SWIMDirective], _ effects: inout Effects<Outer>, wrap: (Message) -> Outer) {
         for directive in directives {
             switch directive {
             case let .send(packet, to, reliable):
                 if let target = Self.simAddress(to) {
-                    effects.send(.packet(packet, overStream: reliable), to: target, transport: reliable ? .reliable : .datagram)
+                    effects.send(wrap(.packet(packet, overStream: reliable)), to: target, transport: reliable ? .reliable : .datagram)
                 }
             case let .sync(sync, to):
-                if let target = Self.simAddress(to) { effects.send(.sync(sync), to: target, transport: .reliable) }
+                if let target = Self.simAddress(to) { effects.send(wrap(.sync(sync)), to: target, transport: .reliable) }
             case let .event(event):
                 events.append(event)
             }

@@ -9,10 +9,18 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case ping = 2
     /// The answer to a `ping`, echoing its fields.
     case pong = 3
-    /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     /// A membership datagram (UDP): probe plus piggybacked gossip.
     case membership = 0x10
     /// A membership push-pull sync (TCP).
     case membershipSync = 0x11
+    /// Process groups: a request for the receiver's full groups state.
+    case groupsDiscover = 0x20
+    /// Process groups: the sender's full groups state (the answer to a discover).
+    case groupsSync = 0x21
+    /// Process groups: numbered joins and leaves of the sender's members.
+    case groupsDelta = 0x22
+    /// Process groups: the sender's latest change number.
+    case groupsDigest = 0x23
+    /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

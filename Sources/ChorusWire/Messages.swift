@@ -109,6 +109,10 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Opaque bytes: the whole payload, no inner length prefix.
     case membership(MembershipPacket)
     case membershipSync(MembershipSync)
+    case groupsDiscover(GroupsDiscover)
+    case groupsSync(GroupsSync)
+    case groupsDelta(GroupsDelta)
+    case groupsDigest(GroupsDigest)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -119,6 +123,10 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .pong: .pong
         case .membership: .membership
         case .membershipSync: .membershipSync
+        case .groupsDiscover: .groupsDiscover
+        case .groupsSync: .groupsSync
+        case .groupsDelta: .groupsDelta
+        case .groupsDigest: .groupsDigest
         case .transportProbe: .transportProbe
         }
     }
@@ -131,6 +139,10 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .pong(pong): "pong(\(pong))"
         case let .membership(packet): "membership(\(packet.probe), \(packet.gossip.count) gossip)"
         case let .membershipSync(sync): "membershipSync(\(sync.members.count) members)"
+        case .groupsDiscover: "groupsDiscover"
+        case let .groupsSync(sync): "groupsSync(#\(sync.sequence), \(sync.scopes.count) scopes)"
+        case let .groupsDelta(delta): "groupsDelta(#\(delta.firstSequence)..#\(delta.lastSequence))"
+        case let .groupsDigest(digest): "groupsDigest(#\(digest.sequence))"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -143,6 +155,10 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .pong(body): body.encode(to: &writer)
         case let .membership(body): body.encode(to: &writer)
         case let .membershipSync(body): body.encode(to: &writer)
+        case let .groupsDiscover(body): body.encode(to: &writer)
+        case let .groupsSync(body): body.encode(to: &writer)
+        case let .groupsDelta(body): body.encode(to: &writer)
+        case let .groupsDigest(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -155,6 +171,10 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .pong: .pong(try Pong(from: &reader))
         case .membership: .membership(try MembershipPacket(from: &reader))
         case .membershipSync: .membershipSync(try MembershipSync(from: &reader))
+        case .groupsDiscover: .groupsDiscover(try GroupsDiscover(from: &reader))
+        case .groupsSync: .groupsSync(try GroupsSync(from: &reader))
+        case .groupsDelta: .groupsDelta(try GroupsDelta(from: &reader))
+        case .groupsDigest: .groupsDigest(try GroupsDigest(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

@@ -102,3 +102,45 @@ import Testing
         #expect(Message.transportProbe([1, 2, 3]).description == "transportProbe(3 bytes)")
     }
 }
+
+/// Given group member ids, their text form reads back, and nothing else reads as one.
+@Suite struct GroupMemberIDTextTests {
+    @Test("given a member id, its text form is the node uid, a dot and the serial, and parses back")
+    func textForm() {
+        let id = GroupMemberID(node: NodeUID(rawValue: 0x00C0_FFEE_00C0_FFEE), serial: 7)
+        #expect(id.description == "00c0ffee00c0ffee.7")
+        #expect(GroupMemberID("00c0ffee00c0ffee.7") == id)
+        #expect(GroupMemberID("00C0FFEE00C0FFEE.7") == id)
+    }
+
+    @Test("given malformed text, it is not a member id", arguments: [
+        "", ".", "00c0ffee00c0ffee", "00c0ffee00c0ffee.", "00c0ffee00c0ffee.-1", "00c0ffee00c0ffee.+1",
+        "0c0ffee00c0ffee.1", "00c0ffee00c0ffeg.1", "00c0ffee00c0ffee.1.2", "00c0ffee00c0ffee.18446744073709551616",
+    ])
+    func malformed(text: String) {
+        #expect(GroupMemberID(text) == nil)
+    }
+}
+
+/// Given a groups delta, its numbering must be usable: no empty delta, no wrap past the last number.
+@Suite struct GroupsDeltaRulesTests {
+    @Test("given a delta with no changes, encoding records a violation and decoding refuses it")
+    func emptyDelta() throws {
+        var writer = WireWriter()
+        GroupsDelta(firstSequence: 1, changes: []).encode(to: &writer)
+        #expect(writer.violation != nil)
+        var raw = WireWriter()
+        raw.writeUInt64(1)
+        raw.writeUInt32(0)
+        #expect(throws: WireError.self) { try GroupsDelta(decoding: raw.finish()) }
+    }
+
+    @Test("given a delta numbered from zero or past the end of the numbers, decoding refuses it", arguments: [UInt64(0), .max])
+    func outOfRange(first: UInt64) throws {
+        var raw = WireWriter()
+        raw.writeUInt64(first)
+        raw.writeUInt32(1)
+        GroupChange(.join, scope: "s", group: "g", serials: [1]).encode(to: &raw)
+        #expect(throws: WireError.self) { try GroupsDelta(decoding: raw.finish()) }
+    }
+}

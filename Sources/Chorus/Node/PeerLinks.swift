@@ -77,6 +77,9 @@ final class PeerLinks: @unchecked Sendable {
     /// Membership messages (`.membership`, `.membershipSync`) from established links, with the
     /// sender's node-to-node address. Set before `start`.
     var onMembership: (@Sendable (Message, String) -> Void)?
+    /// Groups messages from established links, with the sender as its hello named it. Set before
+    /// `start`; called on this loop.
+    var onGroups: ((Message, PeerInfo) -> Void)?
     /// A frame for this address could not be delivered; `true` when the connection was refused.
     var onUndeliverable: (@Sendable (String, Bool) -> Void)?
     private var redialTimer: LoopTimer?
@@ -262,6 +265,10 @@ final class PeerLinks: @unchecked Sendable {
         case (.established(let info), .membership), (.established(let info), .membershipSync):
             // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
             onMembership?(message, info.bindAddress)
+        case (.established(let info), .groupsDiscover), (.established(let info), .groupsSync),
+             (.established(let info), .groupsDelta), (.established(let info), .groupsDigest):
+            // Groups traffic, handled on this loop; the hello said which node run sent it.
+            onGroups?(message, info)
         }
     }
 

@@ -1,0 +1,22 @@
+import ChorusWire
+
+/// Why a local call on groups was refused. Nothing changes when one is thrown.
+public enum GroupsError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Only a node's own members may join or leave through it (Erlang pg: `{nolocal, Pid}`).
+    case notLocal(GroupMemberID)
+    /// None of the members given was in the group (Erlang pg: `not_joined`).
+    case notJoined
+    /// A scope name must be 1 to `GroupsLimits.maxScopeName` bytes of UTF-8.
+    case invalidScope(String)
+    /// A group name must be 1 to `GroupsLimits.maxGroupName` bytes of UTF-8.
+    case invalidGroup(String)
+
+    public var description: String {
+        switch self {
+        case .notLocal(let member): "member \(member) belongs to another node; only local members join or leave here"
+        case .notJoined: "not joined: none of the members is in the group"
+        case .invalidScope(let name): "invalid scope name \"\(name.prefix(64))\": 1 to \(GroupsLimits.maxScopeName) bytes"
+        case .invalidGroup(let name): "invalid group name \"\(name.prefix(64))\": 1 to \(GroupsLimits.maxGroupName) bytes"
+        }
+    }
+}
