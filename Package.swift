@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "Chorus",
             dependencies: [
-                "ChorusLoop", "ChorusWire", "ChorusMembership", "CLibYAML",
+                "ChorusLoop", "ChorusWire", "ChorusMembership", "ChorusGroups", "CLibYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]

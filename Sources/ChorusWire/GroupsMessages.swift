@@ -204,3 +204,41 @@ public struct GroupsDigest: WireBody, Sendable, Equatable, Hashable {
 
     public init(from reader: inout WireReader) throws(WireError) { sequence = try reader.readUInt64() }
 }
+
+/// A message for one member, from a member or from the sending node itself.
+public struct MemberMessage: WireBody, Sendable, Equatable, Hashable {
+    /// The receiver; its node part must be the receiving node's uid (a message for a member of
+    /// an earlier run of the node is dropped).
+    public var to: GroupMemberID
+    /// The sending member; nil when the node sent it on its own account.
+    public var from: GroupMemberID?
+    public var payload: [UInt8]
+
+    public init(to: GroupMemberID, from: GroupMemberID?, payload: [UInt8]) {
+        self.to = to
+        self.from = from
+        self.payload = payload
+    }
+
+    /// to (node uid, serial), a flag and the sender if any, then the payload with a UInt32 length.
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(to.node.rawValue)
+        writer.writeUInt64(to.serial)
+        writer.writeBool(from != nil)
+        if let from {
+            writer.writeUInt64(from.node.rawValue)
+            writer.writeUInt64(from.serial)
+        }
+        writer.writeBytes(payload)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        to = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
+        if try reader.readBool() {
+            from = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
+        } else {
+            from = nil
+        }
+        payload = try reader.readBytes()
+    }
+}

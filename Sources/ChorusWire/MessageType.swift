@@ -21,6 +21,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case groupsDelta = 0x22
     /// Process groups: the sender's latest change number.
     case groupsDigest = 0x23
+    /// A message for one group member.
+    case memberMessage = 0x24
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

@@ -113,6 +113,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case groupsSync(GroupsSync)
     case groupsDelta(GroupsDelta)
     case groupsDigest(GroupsDigest)
+    case memberMessage(MemberMessage)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -127,6 +128,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .groupsSync: .groupsSync
         case .groupsDelta: .groupsDelta
         case .groupsDigest: .groupsDigest
+        case .memberMessage: .memberMessage
         case .transportProbe: .transportProbe
         }
     }
@@ -143,6 +145,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .groupsSync(sync): "groupsSync(#\(sync.sequence), \(sync.scopes.count) scopes)"
         case let .groupsDelta(delta): "groupsDelta(#\(delta.firstSequence)..#\(delta.lastSequence))"
         case let .groupsDigest(digest): "groupsDigest(#\(digest.sequence))"
+        case let .memberMessage(message): "memberMessage(to \(message.to), \(message.payload.count) bytes)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -159,6 +162,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .groupsSync(body): body.encode(to: &writer)
         case let .groupsDelta(body): body.encode(to: &writer)
         case let .groupsDigest(body): body.encode(to: &writer)
+        case let .memberMessage(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -175,6 +179,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .groupsSync: .groupsSync(try GroupsSync(from: &reader))
         case .groupsDelta: .groupsDelta(try GroupsDelta(from: &reader))
         case .groupsDigest: .groupsDigest(try GroupsDigest(from: &reader))
+        case .memberMessage: .memberMessage(try MemberMessage(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

@@ -25,6 +25,8 @@ final class MembershipShell: @unchecked Sendable {
 
     let loop: EventLoop
     let events = MembershipEventHub()
+    /// Called on this loop with every event, in order (the groups shell's feed). Set before `start`.
+    var onEvent: ((MembershipEvent) -> Void)?
     private var swim: SWIMInstance
     private let datagrams: DatagramEndpoint
     private let links: PeerLinks
@@ -276,6 +278,7 @@ final class MembershipShell: @unchecked Sendable {
         case .updated: logger.info("member \(member.id.name) (\(member.id.uid)) updated (\(member.state))")
         }
         events.publish(event)
+        onEvent?(event)
     }
 
     /// Updates the gauges, and the links `PeerLinks` keeps, to the current members.

@@ -1,4 +1,5 @@
 @_exported import ChorusMembership
+@_exported import ChorusGroups
 import ChorusLoop
 import ChorusWire
 import Logging
@@ -34,6 +35,7 @@ public final class ClusterNode: Sendable {
     private let links: PeerLinks
     private let datagrams: DatagramEndpoint
     private let membership: MembershipShell
+    let groups: GroupsShell
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger? = nil) throws(LoopError) {
@@ -55,7 +57,13 @@ public final class ClusterNode: Sendable {
         let membership = MembershipShell(loop: failureDetectorLoop, me: memberID, settings: settings,
                                          datagrams: datagrams, links: links, logger: logger)
         self.membership = membership
+        let groups = GroupsShell(loop: dataLoop, node: uid, settings: settings.groups, links: links, logger: logger)
+        self.groups = groups
         let fdLoop = failureDetectorLoop
+        let dataLoop = self.dataLoop
+        membership.onEvent = { event in dataLoop.execute { groups.membershipChanged(event) } }
+        links.onGroups = { [unowned groups] message, peer in groups.received(message, from: peer) }
+        links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }
         links.onMembership = { [weak membership] message, address in
             guard let membership else { return }
@@ -82,6 +90,8 @@ public final class ClusterNode: Sendable {
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links
             try await dataLoop.submit { try links.start() }
+            let groups = self.groups
+            try await dataLoop.submit { groups.start() }
             let membership = self.membership
             try await failureDetectorLoop.submit { membership.start() }
         } catch {
@@ -158,6 +168,8 @@ public final class ClusterNode: Sendable {
         let datagrams = self.datagrams
         let membership = self.membership
         try? await failureDetectorLoop.submit { membership.stop() }
+        let groups = self.groups
+        try? await dataLoop.submit { groups.stop() }
         try? await dataLoop.submit { links.stop() }
         try? await failureDetectorLoop.submit { datagrams.stop() }
         for loop in [dataLoop, failureDetectorLoop] {

@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusGroups
 import ChorusMembership
 
 /// Everything a node needs to start: who it is, where it listens, whom it joins.
@@ -21,6 +22,8 @@ public struct NodeSettings: Sendable, Equatable {
     /// The membership protocol's timers: the profile's defaults with the file's `membership:`
     /// overrides.
     public var swim: SWIMSettings
+    /// The groups protocol's timers (the profile's).
+    public var groups: GroupsSettings
     /// Whether fault injection (drop, loss, delay of membership traffic) may be turned on through
     /// the admin API. Off in production.
     public var debugFaults: Bool
@@ -38,6 +41,7 @@ public struct NodeSettings: Sendable, Equatable {
         self.profile = profile
         self.logLevel = logLevel
         self.swim = swim ?? profile.swimDefaults
+        self.groups = profile == .local ? .local : .lan
         self.debugFaults = debugFaults
     }
 

@@ -68,6 +68,9 @@ final class PeerLinks: @unchecked Sendable {
     private let rejections: RejectionLog
     private var listener: TCPListener?
     private var links: [ObjectIdentifier: PeerLink] = [:]
+    /// The link frames to an address go over, kept while it stands, so that two links to one peer
+    /// (each side dialled) never reorder what is sent to it.
+    private var routes: [String: PeerLink] = [:]
     private var seedsWanted: Set<SocketAddress> = []
     /// Addresses of the active members, from membership.
     private var wanted: Set<String> = []
@@ -80,6 +83,8 @@ final class PeerLinks: @unchecked Sendable {
     /// Groups messages from established links, with the sender as its hello named it. Set before
     /// `start`; called on this loop.
     var onGroups: ((Message, PeerInfo) -> Void)?
+    /// A link to a node of the cluster finished its hello exchange. Called on this loop.
+    var onLinkEstablished: ((PeerInfo) -> Void)?
     /// A frame for this address could not be delivered; `true` when the connection was refused.
     var onUndeliverable: (@Sendable (String, Bool) -> Void)?
     private var redialTimer: LoopTimer?
@@ -120,7 +125,7 @@ final class PeerLinks: @unchecked Sendable {
     func send(_ frame: [UInt8], toNodeAt address: String) {
         loop.preconditionInLoop()
         guard !stopping else { return }
-        if let link = links.values.first(where: { $0.isEstablished && $0.peerAddress == address }) {
+        if let link = route(to: address) {
             link.connection.send(frame)
         } else if let link = links.values.first(where: { !$0.isEstablished && $0.peerAddress == address }) {
             Self.enqueue(frame, in: &link.pending)
@@ -129,6 +134,15 @@ final class PeerLinks: @unchecked Sendable {
         } else {
             dial(address, frames: [frame])
         }
+    }
+
+    /// The established link frames to `address` take: the route while it stands, else any
+    /// established link to it, which becomes the route.
+    private func route(to address: String) -> PeerLink? {
+        if let link = routes[address] { return link }
+        guard let link = links.values.first(where: { $0.isEstablished && $0.peerAddress == address }) else { return nil }
+        routes[address] = link
+        return link
     }
 
     /// Frames kept for a link that is not up yet; past this the oldest go (a node that accepts
@@ -209,6 +223,7 @@ final class PeerLinks: @unchecked Sendable {
         connection.onClose = { [weak self] reason in
             guard let self else { return }
             self.links.removeValue(forKey: key)
+            if let address = link.peerAddress, self.routes[address] === link { self.routes.removeValue(forKey: address) }
             self.linksGauge.record(self.links.count)
             self.closed(link, reason: reason)
             if !self.stopping, !link.pending.isEmpty, let address = link.peerAddress {
@@ -266,7 +281,8 @@ final class PeerLinks: @unchecked Sendable {
             // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
             onMembership?(message, info.bindAddress)
         case (.established(let info), .groupsDiscover), (.established(let info), .groupsSync),
-             (.established(let info), .groupsDelta), (.established(let info), .groupsDigest):
+             (.established(let info), .groupsDelta), (.established(let info), .groupsDigest),
+             (.established(let info), .memberMessage):
             // Groups traffic, handled on this loop; the hello said which node run sent it.
             onGroups?(message, info)
         }
@@ -284,8 +300,11 @@ final class PeerLinks: @unchecked Sendable {
         let info = PeerInfo(name: hello.node, uid: hello.uid, bindAddress: hello.bindAddress)
         link.state = .established(info)
         logger.info("linked with \(info.name) (\(info.uid)) at \(info.bindAddress)")
-        for frame in link.pending { link.connection.send(frame) }
+        // Queued frames go over the route (this link unless one was there first), in order.
+        let route = self.route(to: info.bindAddress) ?? link
+        for frame in link.pending { route.connection.send(frame) }
         link.pending = []
+        onLinkEstablished?(info)
     }
 
     private func refuse(_ link: PeerLink, reason: String, _ message: String) {

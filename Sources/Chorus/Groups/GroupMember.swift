@@ -1,0 +1,61 @@
+import ChorusGroups
+import ChorusLoop
+import ChorusWire
+
+/// How a message reached a member: handed over inside the process, or over a node-to-node link.
+public enum DeliveryPath: String, Sendable, Equatable {
+    case local, remote
+}
+
+/// A message as a member receives it.
+public struct GroupMessage: Sendable {
+    /// The sending member; nil when a node sent it on its own account.
+    public var from: GroupMemberID?
+    /// The node the message came from.
+    public var fromNode: NodeUID
+    public var payload: [UInt8]
+    public var path: DeliveryPath
+
+    public init(from: GroupMemberID?, fromNode: NodeUID, payload: [UInt8], path: DeliveryPath) {
+        self.from = from
+        self.fromNode = fromNode
+        self.payload = payload
+        self.path = path
+    }
+}
+
+/// A local endpoint that joins groups and receives messages, through its mailbox (`messages`)
+/// or a handler given at creation.
+///
+/// It ends, leaving every group it joined, when `terminate()` is called, when the task reading
+/// its mailbox is cancelled, or when the last reference to it goes.
+public final class GroupMember: Sendable {
+    public let id: GroupMemberID
+    /// The mailbox: every message sent to this member, in arrival order. Empty for a member made
+    /// with a handler. It finishes when the member ends.
+    public let messages: AsyncStream<GroupMessage>
+    private let end: @Sendable () -> Void
+
+    init(id: GroupMemberID, messages: AsyncStream<GroupMessage>, end: @escaping @Sendable () -> Void) {
+        self.id = id
+        self.messages = messages
+        self.end = end
+    }
+
+    /// Ends the member: it leaves every group, every join of it. Idempotent.
+    public func terminate() { end() }
+
+    deinit { end() }
+}
+
+/// Where the shell delivers a local member's messages.
+struct MemberEndpoint {
+    var mailbox: AsyncStream<GroupMessage>.Continuation?
+    var handler: (@Sendable (GroupMessage) -> Void)?
+
+    func deliver(_ message: GroupMessage) {
+        if let handler { handler(message) } else { mailbox?.yield(message) }
+    }
+
+    func finish() { mailbox?.finish() }
+}

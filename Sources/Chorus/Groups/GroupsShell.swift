@@ -1,0 +1,235 @@
+import ChorusCore
+import ChorusGroups
+import ChorusLoop
+import ChorusMembership
+import ChorusWire
+import Logging
+import Synchronization
+
+/// The groups core on the data loop: it feeds the core membership's news, the peers' groups
+/// messages and a timer, carries out its directives over the node-to-node links, keeps the local
+/// members' endpoints and delivers their messages, and runs the monitors.
+///
+/// Rules:
+/// - a node is a peer while membership reports it alive or suspect; its messages reach the core
+///   with the uid its link's hello gave, so a node can only speak for itself;
+/// - a link to a peer that comes back after a link was lost makes the core ask for a sync
+///   (frames in the lost link's buffers are gone);
+/// - a message for a member of another node, or of an earlier run of this node, or for a member
+///   that has ended, is dropped and counted.
+final class GroupsShell: @unchecked Sendable {
+    // Safety of @unchecked Sendable: all state is touched on `loop` only (the public API hops
+    // there with `execute`/`submit`); the serial counter is the exception and is atomic.
+
+    let loop: EventLoop
+    private var core: GroupsInstance
+    private let links: PeerLinks
+    private let logger: Logger
+    private var monitors = GroupMonitors()
+    private var endpoints: [UInt64: MemberEndpoint] = [:]
+    /// Node-to-node address of each peer, from membership.
+    private var addressOf: [NodeUID: String] = [:]
+    /// Peers that had a link before: a new link to one of them is a reconnection.
+    private var linked: Set<NodeUID> = []
+    private var timer: LoopTimer?
+    private var armedFor: ProtocolTime?
+    private var stopped = false
+    private let serials = Atomic<UInt64>(0)
+
+    init(loop: EventLoop, node: NodeUID, settings: GroupsSettings, links: PeerLinks, logger: Logger) {
+        self.loop = loop
+        self.core = GroupsInstance(node: node, settings: settings, now: Self.now)
+        self.links = links
+        self.logger = logger
+    }
+
+    private static var now: ProtocolTime { ProtocolTime(nanos: EventLoop.monotonicNanos()) }
+
+    var node: NodeUID { core.node }
+
+    // MARK: Inputs from the node
+
+    func start() {
+        loop.preconditionInLoop()
+        rearm()
+    }
+
+    func membershipChanged(_ event: MembershipEvent) {
+        loop.preconditionInLoop()
+        guard !stopped else { return }
+        let member = event.member
+        if member.isActive { addressOf[member.id.uid] = member.address }
+        perform(core.membershipChanged(event, now: Self.now))
+        if !member.isActive {
+            addressOf.removeValue(forKey: member.id.uid)
+            linked.remove(member.id.uid)
+        }
+    }
+
+    func linkEstablished(_ peer: PeerInfo) {
+        loop.preconditionInLoop()
+        guard !stopped, addressOf[peer.uid] != nil else { return }
+        if !linked.insert(peer.uid).inserted { perform(core.peerUp(peer.uid, now: Self.now)) }
+    }
+
+    func received(_ message: Message, from peer: PeerInfo) {
+        loop.preconditionInLoop()
+        guard !stopped else { return }
+        if case .memberMessage(let body) = message {
+            deliverRemote(body, from: peer)
+        } else if let groupsMessage = GroupsMessage(message) {
+            perform(core.receive(groupsMessage, from: peer.uid, now: Self.now))
+        }
+    }
+
+    // MARK: Members
+
+    /// A new local member with a mailbox, or with `handler` instead.
+    func makeMember(handler: (@Sendable (GroupMessage) -> Void)?) -> GroupMember {
+        let serial = serials.add(1, ordering: .relaxed).newValue
+        let id = GroupMemberID(node: core.node, serial: serial)
+        let (stream, continuation) = AsyncStream.makeStream(of: GroupMessage.self)
+        let endpoint = MemberEndpoint(mailbox: handler == nil ? continuation : nil, handler: handler)
+        if handler != nil { continuation.finish() }
+        let loop = self.loop
+        if !loop.execute({ [self] in if !stopped { endpoints[serial] = endpoint } else { endpoint.finish() } }) {
+            continuation.finish()
+        }
+        let end: @Sendable () -> Void = { [weak self] in
+            guard let self else { return }
+            self.loop.execute { self.terminate(serial) }
+        }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { end() }
+        }
+        return GroupMember(id: id, messages: stream, end: end)
+    }
+
+    private func terminate(_ serial: UInt64) {
+        guard let endpoint = endpoints.removeValue(forKey: serial) else { return }
+        endpoint.finish()
+        perform(core.terminate(GroupMemberID(node: core.node, serial: serial)))
+    }
+
+    /// Whether `member` is a live member of this node.
+    func isLive(_ member: GroupMemberID) -> Bool {
+        loop.preconditionInLoop()
+        return member.node == core.node && endpoints[member.serial] != nil
+    }
+
+    func join(scope: String, group: String, members: [GroupMemberID]) throws(GroupsError) {
+        loop.preconditionInLoop()
+        if let ended = members.first(where: { $0.node == core.node && endpoints[$0.serial] == nil }) { throw .memberEnded(ended) }
+        perform(try core.join(scope: scope, group: group, members: members))
+    }
+
+    func leave(scope: String, group: String, members: [GroupMemberID]) throws(GroupsError) {
+        loop.preconditionInLoop()
+        perform(try core.leave(scope: scope, group: group, members: members))
+    }
+
+    /// Sends `payload` to `member`: into its endpoint if it is local, else over the link to its node.
+    /// Returns the path taken, or nil when the member is unknown (ended, or its node is not a peer).
+    @discardableResult
+    func send(_ payload: [UInt8], to member: GroupMemberID, from sender: GroupMemberID?) -> DeliveryPath? {
+        loop.preconditionInLoop()
+        if member.node == core.node {
+            guard let endpoint = endpoints[member.serial] else { return nil }
+            endpoint.deliver(GroupMessage(from: sender, fromNode: core.node, payload: payload, path: .local))
+            return .local
+        }
+        guard let address = addressOf[member.node] else { return nil }
+        links.send(WireCodec.encode(.memberMessage(MemberMessage(to: member, from: sender, payload: payload))), toNodeAt: address)
+        return .remote
+    }
+
+    private func deliverRemote(_ message: MemberMessage, from peer: PeerInfo) {
+        guard message.to.node == core.node, let endpoint = endpoints[message.to.serial] else {
+            logger.debug("dropped a message from \(peer.name) for \(message.to): no such member here")
+            return
+        }
+        // A sender member must be the sending node's own.
+        let from = message.from.flatMap { $0.node == peer.uid ? $0 : nil }
+        endpoint.deliver(GroupMessage(from: from, fromNode: peer.uid, payload: message.payload, path: .remote))
+    }
+
+    // MARK: Reading
+
+    func members(scope: String, group: String) -> [GroupMemberID] { core.members(scope: scope, group: group) }
+    func localMembers(scope: String, group: String) -> [GroupMemberID] { core.localMembers(scope: scope, group: group) }
+    func whichGroups(scope: String) -> [String] { core.whichGroups(scope: scope) }
+    func whichLocalGroups(scope: String) -> [String] { core.whichLocalGroups(scope: scope) }
+
+    func randomMember(scope: String, group: String) -> GroupMemberID? {
+        var random = SystemRandomNumberGenerator()
+        return core.randomMember(scope: scope, group: group, using: &random)
+    }
+
+    // MARK: Monitors
+
+    /// Starts a monitor of `scope` (or of one group of it) and returns, atomically with it, the
+    /// current members of what it watches: group -> members.
+    func monitor(scope: String, group: String?) -> (current: [String: [GroupMemberID]], stream: AsyncStream<GroupNotification>) {
+        loop.preconditionInLoop()
+        let (stream, continuation) = AsyncStream.makeStream(of: GroupNotification.self)
+        guard !stopped else {
+            continuation.finish()
+            return ([:], stream)
+        }
+        let id = monitors.add(scope: scope, group: group, continuation)
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            self.loop.execute { self.monitors.remove(id, scope: scope, group: group) }
+        }
+        var current: [String: [GroupMemberID]] = [:]
+        for name in group.map({ [$0] }) ?? core.whichGroups(scope: scope) {
+            let members = core.members(scope: scope, group: name)
+            if !members.isEmpty { current[name] = members }
+        }
+        return (current, stream)
+    }
+
+    // MARK: Directives and timer
+
+    private func perform(_ directives: [GroupsDirective]) {
+        for directive in directives {
+            switch directive {
+            case let .send(message, peers):
+                let frame = WireCodec.encode(message.wire)
+                for peer in peers {
+                    if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
+                }
+            case .notify(let notification):
+                monitors.notify(notification)
+            }
+        }
+        rearm()
+    }
+
+    private func rearm() {
+        guard !stopped else { return }
+        let deadline = core.nextDeadline
+        if timer != nil, armedFor == deadline { return }
+        timer?.cancel()
+        let now = Self.now
+        let millis = deadline > now ? (deadline.nanos - now.nanos + 999_999) / 1_000_000 : 0
+        armedFor = deadline
+        timer = loop.scheduleTimer(afterMillis: millis) { [unowned self] _ in
+            self.timer = nil
+            self.armedFor = nil
+            guard !self.stopped else { return }
+            self.perform(self.core.tick(now: Self.now))
+        }
+    }
+
+    /// Ends every member's mailbox and every monitor, and stops the timer.
+    func stop() {
+        loop.preconditionInLoop()
+        stopped = true
+        timer?.cancel()
+        timer = nil
+        for endpoint in endpoints.values { endpoint.finish() }
+        endpoints = [:]
+        monitors.finishAll()
+    }
+}

@@ -1,0 +1,135 @@
+import Chorus
+import ChorusLoop
+import ChorusTestSupport
+import ChorusWire
+import Testing
+
+/// The groups part of the embedding API, with nodes in this process over real sockets.
+@Suite("ClusterNode groups API", .serialized, .timeLimit(.minutes(1)))
+struct GroupsAPITests {
+    static let node = MembershipAPITests.node
+    static let eventually = MembershipAPITests.eventually
+
+    /// Started nodes a, b, ... seeded with the first, once every node sees all alive.
+    static func cluster(_ count: Int) async throws -> [ClusterNode] {
+        let ports = try FreePorts.take(count)
+        var nodes: [ClusterNode] = []
+        for (index, port) in ports.enumerated() {
+            let node = try Self.node(String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index))), port, index == 0 ? [] : [ports[0]], nil)
+            try await node.start()
+            nodes.append(node)
+        }
+        for node in nodes {
+            #expect(await Self.eventually(.seconds(10)) { await node.members().filter { $0.state.status == .alive }.count == count })
+        }
+        return nodes
+    }
+
+    @Test("given two nodes, a member joined twice on one is listed twice on the other, and a leave is seen")
+    func joinSeenRemotely() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let worker = a.makeMember()
+        // When
+        try await a.join(scope: "jobs", group: "resize", worker, worker)
+        // Then
+        #expect(await Self.eventually(.seconds(5)) { await b.members(scope: "jobs", group: "resize") == [worker.id, worker.id] })
+        #expect(await b.localMembers(scope: "jobs", group: "resize") == [])
+        #expect(await a.whichLocalGroups(scope: "jobs") == ["resize"])
+        #expect(await b.whichGroups(scope: "jobs") == ["resize"])
+        try await a.leave(scope: "jobs", group: "resize", worker, worker)
+        #expect(await Self.eventually(.seconds(5)) { await b.whichGroups(scope: "jobs") == [] })
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given a member of another node, join refuses it; leave of a member not joined says notJoined")
+    func refusals() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let theirs = b.makeMember()
+        await #expect(throws: GroupsError.notLocal(theirs.id)) { try await a.join(scope: "s", group: "g", members: [theirs.id]) }
+        let mine = a.makeMember()
+        await #expect(throws: GroupsError.notJoined) { try await a.leave(scope: "s", group: "g", mine) }
+        mine.terminate()
+        await #expect(throws: GroupsError.memberEnded(mine.id)) { try await a.join(scope: "s", group: "g", mine) }
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given a member released or whose mailbox reader is cancelled, it leaves every group everywhere")
+    func endedMembersLeave() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        var released: GroupMember? = a.makeMember()
+        let releasedID = released!.id
+        try await a.join(scope: "s", group: "g1", released!)
+        let reader = a.makeMember()
+        try await a.join(scope: "s", group: "g2", reader)
+        #expect(await Self.eventually(.seconds(5)) { await b.whichGroups(scope: "s") == ["g1", "g2"] })
+        // When
+        released = nil
+        let task = Task { for await _ in reader.messages {} }
+        task.cancel()
+        // Then
+        #expect(await Self.eventually(.seconds(5)) { await b.whichGroups(scope: "s") == [] })
+        #expect(await a.members(scope: "s", group: "g1") == [], "\(releasedID) left")
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given members on two nodes, messages reach a local one in-process and a remote one over the link, with the sender")
+    func sendLocalAndRemote() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let here = a.makeMember(), there = b.makeMember(), sender = a.makeMember()
+        try await b.join(scope: "s", group: "g", there)
+        #expect(await Self.eventually(.seconds(5)) { await a.members(scope: "s", group: "g") == [there.id] })
+        // When
+        #expect(await a.send([1, 2, 3], to: here.id, from: sender) == .local)
+        #expect(await a.send([4, 5], to: there.id, from: sender) == .remote)
+        // Then
+        var local = here.messages.makeAsyncIterator(), remote = there.messages.makeAsyncIterator()
+        let first = await local.next(), second = await remote.next()
+        #expect(first?.payload == [1, 2, 3] && first?.path == .local && first?.from == sender.id)
+        #expect(second?.payload == [4, 5] && second?.path == .remote && second?.from == sender.id && second?.fromNode == a.uid)
+        #expect(await a.send([6], to: GroupMemberID(node: b.uid, serial: 999)) == .remote, "an unknown remote member is the peer's to drop")
+        #expect(await a.send([6], to: GroupMemberID(node: NodeUID(rawValue: 1), serial: 1)) == nil, "no such node")
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given a scope monitor on one node, it gets the current groups, then joins and leaves of the other, and a stopped node's members leave")
+    func monitors() async throws {
+        let nodes = try await Self.cluster(3)
+        let (a, b, c) = (nodes[0], nodes[1], nodes[2])
+        let early = b.makeMember()
+        try await b.join(scope: "s", group: "g", early)
+        #expect(await Self.eventually(.seconds(5)) { await a.members(scope: "s", group: "g") == [early.id] })
+        let (now, changes) = await a.monitorScope("s")
+        #expect(now == ["g": [early.id]])
+        let (groupNow, groupChanges) = await a.monitor(scope: "s", group: "h")
+        #expect(groupNow == [])
+        // When
+        let late = c.makeMember()
+        try await c.join(scope: "s", group: "h", late)
+        await c.stop()
+        // Then
+        var seen: [GroupNotification] = []
+        for await change in changes {
+            seen.append(change)
+            if seen.count == 2 { break }
+        }
+        #expect(seen == [GroupNotification(.join, scope: "s", group: "h", members: [late.id]),
+                         GroupNotification(.leave, scope: "s", group: "h", members: [late.id])])
+        var groupSeen: [GroupNotification] = []
+        for await change in groupChanges {
+            groupSeen.append(change)
+            if groupSeen.count == 2 { break }
+        }
+        #expect(groupSeen == seen, "the group monitor sees the same for its group")
+        #expect(await a.members(scope: "s", group: "g") == [early.id])
+        await b.stop()
+        await a.stop()
+    }
+}
