@@ -23,6 +23,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case groupsDigest = 0x23
     /// A message for one group member.
     case memberMessage = 0x24
+    /// An event for one member of an emitter group.
+    case emitterDelivery = 0x25
+    /// The answer to an emitter delivery that asked for one.
+    case emitterAck = 0x26
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

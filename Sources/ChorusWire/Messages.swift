@@ -114,6 +114,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case groupsDelta(GroupsDelta)
     case groupsDigest(GroupsDigest)
     case memberMessage(MemberMessage)
+    case emitterDelivery(EmitterDelivery)
+    case emitterAck(EmitterAck)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -129,6 +131,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .groupsDelta: .groupsDelta
         case .groupsDigest: .groupsDigest
         case .memberMessage: .memberMessage
+        case .emitterDelivery: .emitterDelivery
+        case .emitterAck: .emitterAck
         case .transportProbe: .transportProbe
         }
     }
@@ -146,6 +150,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .groupsDelta(delta): "groupsDelta(#\(delta.firstSequence)..#\(delta.lastSequence))"
         case let .groupsDigest(digest): "groupsDigest(#\(digest.sequence))"
         case let .memberMessage(message): "memberMessage(to \(message.to), \(message.payload.count) bytes)"
+        case let .emitterDelivery(delivery): "emitterDelivery(to \(delivery.to), event \(delivery.event.eventID), ack \(delivery.ackID))"
+        case let .emitterAck(ack): "emitterAck(\(ack.ackID), \(ack.accepted ? "accepted" : "refused"))"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -163,6 +169,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .groupsDelta(body): body.encode(to: &writer)
         case let .groupsDigest(body): body.encode(to: &writer)
         case let .memberMessage(body): body.encode(to: &writer)
+        case let .emitterDelivery(body): body.encode(to: &writer)
+        case let .emitterAck(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -180,6 +188,8 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .groupsDelta: .groupsDelta(try GroupsDelta(from: &reader))
         case .groupsDigest: .groupsDigest(try GroupsDigest(from: &reader))
         case .memberMessage: .memberMessage(try MemberMessage(from: &reader))
+        case .emitterDelivery: .emitterDelivery(try EmitterDelivery(from: &reader))
+        case .emitterAck: .emitterAck(try EmitterAck(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

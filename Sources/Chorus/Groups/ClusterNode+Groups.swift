@@ -16,8 +16,10 @@ extension ClusterNode {
         groups.makeMember(handler: nil)
     }
 
-    /// A new member of this node whose messages go to `handler`, called on the node's data loop
-    /// (keep it short; hand heavy work to a task of your own).
+    /// A new member of this node whose messages go to `handler`, called on the thread that
+    /// delivers: the node's data loop for messages from other nodes, the sender's own thread for
+    /// in-process ones (a broadcast calls it directly). Keep it short and thread-safe; hand heavy
+    /// work to a task of your own.
     public func makeMember(handler: @escaping @Sendable (GroupMessage) -> Void) -> GroupMember {
         groups.makeMember(handler: handler)
     }

@@ -9,18 +9,34 @@ public enum DeliveryPath: String, Sendable, Equatable {
 
 /// A message as a member receives it.
 public struct GroupMessage: Sendable {
-    /// The sending member; nil when a node sent it on its own account.
+    /// What a message holds: bytes sent to the member, or an event broadcast to its emitter group.
+    public enum Content: Sendable, Equatable {
+        case bytes([UInt8])
+        case event(EmitterEvent)
+    }
+
+    /// The sending member; nil when a node sent it on its own account (broadcasts do).
     public var from: GroupMemberID?
     /// The node the message came from.
     public var fromNode: NodeUID
-    public var payload: [UInt8]
+    public var content: Content
     public var path: DeliveryPath
 
-    public init(from: GroupMemberID?, fromNode: NodeUID, payload: [UInt8], path: DeliveryPath) {
+    public init(from: GroupMemberID?, fromNode: NodeUID, content: Content, path: DeliveryPath) {
         self.from = from
         self.fromNode = fromNode
-        self.payload = payload
+        self.content = content
         self.path = path
+    }
+
+    /// The bytes of a `.bytes` message.
+    public var payload: [UInt8]? {
+        if case .bytes(let bytes) = content { bytes } else { nil }
+    }
+
+    /// The event of an `.event` message.
+    public var event: EmitterEvent? {
+        if case .event(let event) = content { event } else { nil }
     }
 }
 
@@ -49,7 +65,7 @@ public final class GroupMember: Sendable {
 }
 
 /// Where the shell delivers a local member's messages.
-struct MemberEndpoint {
+struct MemberEndpoint: Sendable {
     var mailbox: AsyncStream<GroupMessage>.Continuation?
     var handler: (@Sendable (GroupMessage) -> Void)?
 

@@ -35,12 +35,19 @@ final class GroupsShell: @unchecked Sendable {
     private var armedFor: ProtocolTime?
     private var stopped = false
     private let serials = Atomic<UInt64>(0)
+    /// What broadcasts read without coming to this loop; republished when emitter groups change.
+    let emitterDirectory: EmitterDirectory
+    private var emittersChanged = false
+    private(set) var broadcasts: EmitterBroadcasts!
 
     init(loop: EventLoop, node: NodeUID, settings: GroupsSettings, links: PeerLinks, logger: Logger) {
         self.loop = loop
         self.core = GroupsInstance(node: node, settings: settings, now: Self.now)
         self.links = links
         self.logger = logger
+        var seed = SystemRandomNumberGenerator()
+        self.emitterDirectory = EmitterDirectory(seed: seed.next())
+        self.broadcasts = EmitterBroadcasts(loop: loop, shell: self)
     }
 
     private static var now: ProtocolTime { ProtocolTime(nanos: EventLoop.monotonicNanos()) }
@@ -61,6 +68,7 @@ final class GroupsShell: @unchecked Sendable {
         if member.isActive { addressOf[member.id.uid] = member.address }
         perform(core.membershipChanged(event, now: Self.now))
         if !member.isActive {
+            broadcasts.nodeDown(member.id.uid)
             addressOf.removeValue(forKey: member.id.uid)
             linked.remove(member.id.uid)
         }
@@ -75,9 +83,22 @@ final class GroupsShell: @unchecked Sendable {
     func received(_ message: Message, from peer: PeerInfo) {
         loop.preconditionInLoop()
         guard !stopped else { return }
-        if case .memberMessage(let body) = message {
+        switch message {
+        case .memberMessage(let body):
             deliverRemote(body, from: peer)
-        } else if let groupsMessage = GroupsMessage(message) {
+            return
+        case .emitterDelivery(let delivery):
+            if let ack = broadcasts.received(delivery, from: peer.uid) {
+                links.send(WireCodec.encode(.emitterAck(ack)), toNodeAt: peer.bindAddress)
+            }
+            return
+        case .emitterAck(let ack):
+            broadcasts.received(ack, from: peer.uid)
+            return
+        default:
+            break
+        }
+        if let groupsMessage = GroupsMessage(message) {
             perform(core.receive(groupsMessage, from: peer.uid, now: Self.now))
         }
     }
@@ -107,6 +128,7 @@ final class GroupsShell: @unchecked Sendable {
 
     private func terminate(_ serial: UInt64) {
         guard let endpoint = endpoints.removeValue(forKey: serial) else { return }
+        emittersChanged = true
         endpoint.finish()
         perform(core.terminate(GroupMemberID(node: core.node, serial: serial)))
     }
@@ -135,7 +157,7 @@ final class GroupsShell: @unchecked Sendable {
         loop.preconditionInLoop()
         if member.node == core.node {
             guard let endpoint = endpoints[member.serial] else { return nil }
-            endpoint.deliver(GroupMessage(from: sender, fromNode: core.node, payload: payload, path: .local))
+            endpoint.deliver(GroupMessage(from: sender, fromNode: core.node, content: .bytes(payload), path: .local))
             return .local
         }
         guard let address = addressOf[member.node] else { return nil }
@@ -150,7 +172,44 @@ final class GroupsShell: @unchecked Sendable {
         }
         // A sender member must be the sending node's own.
         let from = message.from.flatMap { $0.node == peer.uid ? $0 : nil }
-        endpoint.deliver(GroupMessage(from: from, fromNode: peer.uid, payload: message.payload, path: .remote))
+        endpoint.deliver(GroupMessage(from: from, fromNode: peer.uid, content: .bytes(message.payload), path: .remote))
+    }
+
+    // MARK: Emitters
+
+    /// The distinct members of an emitter group, as this loop knows them now.
+    func distinctEmitters(_ group: String) -> [GroupMemberID] {
+        core.distinctMembers(scope: EmitterNames.scope, group: group)
+    }
+
+    /// Hands an event to a local member; false when it is not a live member of this node.
+    func deliverEvent(_ event: EmitterEvent, to member: GroupMemberID, from node: NodeUID, path: DeliveryPath) -> Bool {
+        guard member.node == core.node, let endpoint = endpoints[member.serial] else { return false }
+        endpoint.deliver(GroupMessage(from: nil, fromNode: node, content: .event(event), path: path))
+        return true
+    }
+
+    /// Sends an event to a remote member's node; false when that node is not a peer.
+    @discardableResult
+    func sendEvent(_ event: EmitterEvent, group: String, to member: GroupMemberID, ackID: UInt64) -> Bool {
+        guard let address = addressOf[member.node] else { return false }
+        links.send(WireCodec.encode(.emitterDelivery(EmitterDelivery(to: member, group: group, ackID: ackID, event: event))),
+                   toNodeAt: address)
+        return true
+    }
+
+    /// Publishes the emitter groups and their local endpoints for lock-free reads.
+    private func publishEmitters() {
+        var groups: [String: [GroupMemberID]] = [:]
+        var local: [UInt64: MemberEndpoint] = [:]
+        for group in core.whichGroups(scope: EmitterNames.scope) {
+            let members = core.distinctMembers(scope: EmitterNames.scope, group: group)
+            groups[group] = members
+            for member in members where member.node == core.node {
+                if let endpoint = endpoints[member.serial] { local[member.serial] = endpoint }
+            }
+        }
+        emitterDirectory.publish(EmitterDirectory.Snapshot(groups: groups, endpoints: local))
     }
 
     // MARK: Reading
@@ -200,8 +259,13 @@ final class GroupsShell: @unchecked Sendable {
                     if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
                 }
             case .notify(let notification):
+                if notification.scope == EmitterNames.scope { emittersChanged = true }
                 monitors.notify(notification)
             }
+        }
+        if emittersChanged {
+            emittersChanged = false
+            publishEmitters()
         }
         rearm()
     }
@@ -228,8 +292,10 @@ final class GroupsShell: @unchecked Sendable {
         stopped = true
         timer?.cancel()
         timer = nil
+        broadcasts.stop()
         for endpoint in endpoints.values { endpoint.finish() }
         endpoints = [:]
+        emitterDirectory.publish(EmitterDirectory.Snapshot(groups: [:], endpoints: [:]))
         monitors.finishAll()
     }
 }

@@ -1,7 +1,7 @@
 @_exported import ChorusMembership
 @_exported import ChorusGroups
+@_exported import ChorusWire
 import ChorusLoop
-import ChorusWire
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +36,8 @@ public final class ClusterNode: Sendable {
     private let datagrams: DatagramEndpoint
     private let membership: MembershipShell
     let groups: GroupsShell
+    /// Emitter names per subscription (`persistEmitters`, `retrieveEmitters`).
+    let emitterRegistry = EmitterRegistry()
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger? = nil) throws(LoopError) {

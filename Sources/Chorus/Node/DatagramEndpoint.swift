@@ -47,7 +47,8 @@ final class DatagramEndpoint: @unchecked Sendable {
             try? socket?.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))), to: sender)
         case .pong, .transportProbe:
             break
-        case .hello, .membershipSync, .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage:
+        case .hello, .membershipSync, .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage,
+             .emitterDelivery, .emitterAck:
             rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
                               "dropped datagram from \(sender): a \(message.type) belongs on TCP")
         case .membership(let packet):

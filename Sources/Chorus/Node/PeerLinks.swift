@@ -17,6 +17,40 @@ final class PeerLink {
     var state: State = .awaitingHello
     /// Frames to send once the hellos are exchanged (membership messages for a new link).
     var pending: [[UInt8]] = []
+    /// Frames the connection refused past its high watermark, sent in order once it drains.
+    private var overflow: [[UInt8]] = []
+    private var overflowHead = 0
+    private var overflowBytes = 0
+
+    /// Bytes a link holds beyond its connection's own queue before it drops frames: a burst
+    /// (a broadcast loop, a large sync) waits here for the peer to read, a peer that stopped
+    /// reading does not take all our memory.
+    static let maxOverflowBytes = 64 << 20
+
+    /// Queues `frame` behind anything already waiting. False when it was dropped: the overflow is full.
+    func send(_ frame: [UInt8]) -> Bool {
+        if overflowHead == overflow.count, connection.send(frame) != .backpressured { return true }
+        guard overflowBytes + frame.count <= Self.maxOverflowBytes else { return false }
+        overflow.append(frame)
+        overflowBytes += frame.count
+        return true
+    }
+
+    /// The connection drained: sends what waits until it refuses again.
+    func drainOverflow() {
+        while overflowHead < overflow.count {
+            guard connection.send(overflow[overflowHead]) != .backpressured else { break }
+            overflowBytes -= overflow[overflowHead].count
+            overflowHead += 1
+        }
+        if overflowHead == overflow.count {
+            overflow.removeAll(keepingCapacity: false)
+            overflowHead = 0
+        } else if overflowHead > 4096 && overflowHead * 2 > overflow.count {
+            overflow.removeFirst(overflowHead)
+            overflowHead = 0
+        }
+    }
 
     /// The node-to-node address of the node at the other end, as far as we know it.
     var peerAddress: String? {
@@ -126,7 +160,7 @@ final class PeerLinks: @unchecked Sendable {
         loop.preconditionInLoop()
         guard !stopping else { return }
         if let link = route(to: address) {
-            link.connection.send(frame)
+            transmit(frame, on: link)
         } else if let link = links.values.first(where: { !$0.isEstablished && $0.peerAddress == address }) {
             Self.enqueue(frame, in: &link.pending)
         } else if dialling[address] != nil {
@@ -143,6 +177,13 @@ final class PeerLinks: @unchecked Sendable {
         guard let link = links.values.first(where: { $0.isEstablished && $0.peerAddress == address }) else { return nil }
         routes[address] = link
         return link
+    }
+
+    private func transmit(_ frame: [UInt8], on link: PeerLink) {
+        if !link.send(frame) {
+            rejections.reject(transport: "tcp", reason: "link_overflow", nowMillis: loop.nowMillis,
+                              "dropped a frame to \(link.peerAddress ?? "?"): more than \(PeerLink.maxOverflowBytes) bytes wait for it")
+        }
     }
 
     /// Frames kept for a link that is not up yet; past this the oldest go (a node that accepts
@@ -220,6 +261,7 @@ final class PeerLinks: @unchecked Sendable {
         links[key] = link
         linksGauge.record(links.count)
         connection.onFrame = { [unowned self, unowned link] frame in self.received(frame, on: link) }
+        connection.onWritable = { [unowned link] in link.drainOverflow() }
         connection.onClose = { [weak self] reason in
             guard let self else { return }
             self.links.removeValue(forKey: key)
@@ -282,7 +324,8 @@ final class PeerLinks: @unchecked Sendable {
             onMembership?(message, info.bindAddress)
         case (.established(let info), .groupsDiscover), (.established(let info), .groupsSync),
              (.established(let info), .groupsDelta), (.established(let info), .groupsDigest),
-             (.established(let info), .memberMessage):
+             (.established(let info), .memberMessage), (.established(let info), .emitterDelivery),
+             (.established(let info), .emitterAck):
             // Groups traffic, handled on this loop; the hello said which node run sent it.
             onGroups?(message, info)
         }
@@ -302,7 +345,7 @@ final class PeerLinks: @unchecked Sendable {
         logger.info("linked with \(info.name) (\(info.uid)) at \(info.bindAddress)")
         // Queued frames go over the route (this link unless one was there first), in order.
         let route = self.route(to: info.bindAddress) ?? link
-        for frame in link.pending { route.connection.send(frame) }
+        for frame in link.pending { transmit(frame, on: route) }
         link.pending = []
         onLinkEstablished?(info)
     }

@@ -1,0 +1,125 @@
+// Emitter broadcast messages: an event for one member of an emitter group, and its ack.
+
+/// An event as reckon_db's emitters carry it (its `#event{}` record), field for field.
+public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
+    public var eventID: String
+    public var eventType: String
+    public var streamID: String
+    public var version: UInt64
+    /// The payload, opaque (reckon_db: a map or a binary; `dataContentType` says which encoding).
+    public var data: [UInt8]
+    /// Metadata, opaque (reckon_db: a map; `metadataContentType` says which encoding).
+    public var metadata: [UInt8]
+    /// nil when the event has no tags (reckon_db's `undefined`), which differs from `[]`.
+    public var tags: [String]?
+    /// Milliseconds since the Unix epoch.
+    public var timestamp: Int64
+    /// Microseconds since the Unix epoch.
+    public var epochMicros: Int64
+    public var dataContentType: String
+    public var metadataContentType: String
+
+    public init(eventID: String, eventType: String, streamID: String, version: UInt64 = 0, data: [UInt8] = [],
+                metadata: [UInt8] = [], tags: [String]? = nil, timestamp: Int64 = 0, epochMicros: Int64 = 0,
+                dataContentType: String = "application/json", metadataContentType: String = "application/json") {
+        self.eventID = eventID
+        self.eventType = eventType
+        self.streamID = streamID
+        self.version = version
+        self.data = data
+        self.metadata = metadata
+        self.tags = tags
+        self.timestamp = timestamp
+        self.epochMicros = epochMicros
+        self.dataContentType = dataContentType
+        self.metadataContentType = metadataContentType
+    }
+
+    /// Tags in one event.
+    public static let maxTags = 1024
+
+    public func encode(to writer: inout WireWriter) {
+        writer.writeString(eventID)
+        writer.writeString(eventType)
+        writer.writeString(streamID)
+        writer.writeUInt64(version)
+        writer.writeBytes(data)
+        writer.writeBytes(metadata)
+        writer.writeBool(tags != nil)
+        if let tags { writer.writeArray(tags, maxCount: Self.maxTags) { $0.writeString($1) } }
+        writer.writeInt64(timestamp)
+        writer.writeInt64(epochMicros)
+        writer.writeString(dataContentType)
+        writer.writeString(metadataContentType)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        eventID = try reader.readString()
+        eventType = try reader.readString()
+        streamID = try reader.readString()
+        version = try reader.readUInt64()
+        data = try reader.readBytes()
+        metadata = try reader.readBytes()
+        tags = try reader.readBool()
+            ? try reader.readArray(maxCount: Self.maxTags) { (r: inout WireReader) throws(WireError) in try r.readString() }
+            : nil
+        timestamp = try reader.readInt64()
+        epochMicros = try reader.readInt64()
+        dataContentType = try reader.readString()
+        metadataContentType = try reader.readString()
+    }
+}
+
+/// An event for one member of an emitter group, sent by the node that chose it.
+public struct EmitterDelivery: WireBody, Sendable, Equatable, Hashable {
+    public var to: GroupMemberID
+    /// The emitter group's name in the emitters scope (it keys the receiver's duplicate filter).
+    public var group: String
+    /// Non-zero when the sender waits for an `EmitterAck` with this id.
+    public var ackID: UInt64
+    public var event: EmitterEvent
+
+    public init(to: GroupMemberID, group: String, ackID: UInt64, event: EmitterEvent) {
+        self.to = to
+        self.group = group
+        self.ackID = ackID
+        self.event = event
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(to.node.rawValue)
+        writer.writeUInt64(to.serial)
+        writer.writeString(group, maxBytes: GroupsLimits.maxGroupName)
+        writer.writeUInt64(ackID)
+        event.encode(to: &writer)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        to = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
+        group = try reader.readString(maxBytes: GroupsLimits.maxGroupName)
+        ackID = try reader.readUInt64()
+        event = try EmitterEvent(from: &reader)
+    }
+}
+
+/// The answer to an `EmitterDelivery` with an ack id: whether a member took the event (or had
+/// taken it already: a duplicate is acknowledged, not delivered twice).
+public struct EmitterAck: WireBody, Sendable, Equatable, Hashable {
+    public var ackID: UInt64
+    public var accepted: Bool
+
+    public init(ackID: UInt64, accepted: Bool) {
+        self.ackID = ackID
+        self.accepted = accepted
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(ackID)
+        writer.writeBool(accepted)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        ackID = try reader.readUInt64()
+        accepted = try reader.readBool()
+    }
+}
