@@ -242,3 +242,38 @@ public struct MemberMessage: WireBody, Sendable, Equatable, Hashable {
         payload = try reader.readBytes()
     }
 }
+
+/// A message published on a topic: one per node that has subscribers, which hands it to each of
+/// its own (Phoenix.PubSub's shape).
+public struct TopicMessage: WireBody, Sendable, Equatable, Hashable {
+    public var topic: String
+    /// The publishing member; nil when the node published on its own account.
+    public var from: GroupMemberID?
+    public var payload: [UInt8]
+
+    public init(topic: String, from: GroupMemberID?, payload: [UInt8]) {
+        self.topic = topic
+        self.from = from
+        self.payload = payload
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.writeString(topic, maxBytes: GroupsLimits.maxGroupName)
+        writer.writeBool(from != nil)
+        if let from {
+            writer.writeUInt64(from.node.rawValue)
+            writer.writeUInt64(from.serial)
+        }
+        writer.writeBytes(payload)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        topic = try reader.readString(maxBytes: GroupsLimits.maxGroupName)
+        if try reader.readBool() {
+            from = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
+        } else {
+            from = nil
+        }
+        payload = try reader.readBytes()
+    }
+}

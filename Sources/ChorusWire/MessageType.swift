@@ -27,6 +27,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case emitterDelivery = 0x25
     /// The answer to an emitter delivery that asked for one.
     case emitterAck = 0x26
+    /// A message published on a topic, for the receiving node's subscribers.
+    case topicMessage = 0x27
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

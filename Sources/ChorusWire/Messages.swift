@@ -116,6 +116,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case memberMessage(MemberMessage)
     case emitterDelivery(EmitterDelivery)
     case emitterAck(EmitterAck)
+    case topicMessage(TopicMessage)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -133,6 +134,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .memberMessage: .memberMessage
         case .emitterDelivery: .emitterDelivery
         case .emitterAck: .emitterAck
+        case .topicMessage: .topicMessage
         case .transportProbe: .transportProbe
         }
     }
@@ -152,6 +154,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .memberMessage(message): "memberMessage(to \(message.to), \(message.payload.count) bytes)"
         case let .emitterDelivery(delivery): "emitterDelivery(to \(delivery.to), event \(delivery.event.eventID), ack \(delivery.ackID))"
         case let .emitterAck(ack): "emitterAck(\(ack.ackID), \(ack.accepted ? "accepted" : "refused"))"
+        case let .topicMessage(message): "topicMessage(\(message.topic), \(message.payload.count) bytes)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -171,6 +174,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .memberMessage(body): body.encode(to: &writer)
         case let .emitterDelivery(body): body.encode(to: &writer)
         case let .emitterAck(body): body.encode(to: &writer)
+        case let .topicMessage(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -190,6 +194,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .memberMessage: .memberMessage(try MemberMessage(from: &reader))
         case .emitterDelivery: .emitterDelivery(try EmitterDelivery(from: &reader))
         case .emitterAck: .emitterAck(try EmitterAck(from: &reader))
+        case .topicMessage: .topicMessage(try TopicMessage(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

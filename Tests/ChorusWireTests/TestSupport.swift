@@ -102,6 +102,8 @@ let sampleMessages: [Message] = [
                                      event: EmitterEvent(eventID: "", eventType: "", streamID: "", tags: []))),
     .emitterAck(EmitterAck(ackID: 1, accepted: true)),
     .emitterAck(EmitterAck(ackID: .max, accepted: false)),
+    .topicMessage(TopicMessage(topic: "orders:$all", from: nil, payload: [])),
+    .topicMessage(TopicMessage(topic: "t", from: GroupMemberID(node: NodeUID(rawValue: 8), serial: 9), payload: [1, 2])),
     .transportProbe([]),
     .transportProbe([0xC4]),
     .transportProbe(Array(0 ... 255)),

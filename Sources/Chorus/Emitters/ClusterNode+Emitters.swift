@@ -36,7 +36,7 @@ extension ClusterNode {
     /// event is lost (see `broadcastAcknowledged`). Throws `noEmitters` when the group is empty.
     @discardableResult
     public func broadcast(store: String, subscription: String, event: EmitterEvent) throws(EmitterError) -> BroadcastReceipt {
-        let directory = groups.emitterDirectory
+        let directory = groups.directory
         let snapshot = directory.snapshot
         let group = EmitterNames.group(store: store, subscription: subscription)
         guard let members = snapshot.groups[group], !members.isEmpty else { throw .noEmitters }

@@ -100,7 +100,7 @@ final class EmitterBroadcasts {
         }
         let fresh = members.filter { !entry.tried.contains($0) }
         let choices = fresh.isEmpty ? members : fresh
-        let member = choices[shell.emitterDirectory.randomIndex(below: choices.count)]
+        let member = choices[shell.directory.randomIndex(below: choices.count)]
         entry.member = member
         entry.tried.insert(member)
         entry.attempts += 1

@@ -13,6 +13,8 @@ public struct GroupMessage: Sendable {
     public enum Content: Sendable, Equatable {
         case bytes([UInt8])
         case event(EmitterEvent)
+        /// A message published on a topic the member subscribed to.
+        case published(topic: String, payload: [UInt8])
     }
 
     /// The sending member; nil when a node sent it on its own account (broadcasts do).
@@ -29,9 +31,12 @@ public struct GroupMessage: Sendable {
         self.path = path
     }
 
-    /// The bytes of a `.bytes` message.
+    /// The bytes of a `.bytes` or `.published` message.
     public var payload: [UInt8]? {
-        if case .bytes(let bytes) = content { bytes } else { nil }
+        switch content {
+        case .bytes(let bytes), .published(_, let bytes): bytes
+        case .event: nil
+        }
     }
 
     /// The event of an `.event` message.

@@ -36,8 +36,8 @@ final class GroupsShell: @unchecked Sendable {
     private var stopped = false
     private let serials = Atomic<UInt64>(0)
     /// What broadcasts read without coming to this loop; republished when emitter groups change.
-    let emitterDirectory: EmitterDirectory
-    private var emittersChanged = false
+    let directory: GroupDirectory
+    private var directoryChanged = false
     private(set) var broadcasts: EmitterBroadcasts!
 
     init(loop: EventLoop, node: NodeUID, settings: GroupsSettings, links: PeerLinks, logger: Logger) {
@@ -46,7 +46,7 @@ final class GroupsShell: @unchecked Sendable {
         self.links = links
         self.logger = logger
         var seed = SystemRandomNumberGenerator()
-        self.emitterDirectory = EmitterDirectory(seed: seed.next())
+        self.directory = GroupDirectory(seed: seed.next())
         self.broadcasts = EmitterBroadcasts(loop: loop, shell: self)
     }
 
@@ -95,6 +95,10 @@ final class GroupsShell: @unchecked Sendable {
         case .emitterAck(let ack):
             broadcasts.received(ack, from: peer.uid)
             return
+        case .topicMessage(let published):
+            let from = published.from.flatMap { $0.node == peer.uid ? $0 : nil }
+            deliverLocally(published.topic, published.payload, from: from, fromNode: peer.uid, path: .remote)
+            return
         default:
             break
         }
@@ -128,7 +132,7 @@ final class GroupsShell: @unchecked Sendable {
 
     private func terminate(_ serial: UInt64) {
         guard let endpoint = endpoints.removeValue(forKey: serial) else { return }
-        emittersChanged = true
+        directoryChanged = true
         endpoint.finish()
         perform(core.terminate(GroupMemberID(node: core.node, serial: serial)))
     }
@@ -198,8 +202,26 @@ final class GroupsShell: @unchecked Sendable {
         return true
     }
 
-    /// Publishes the emitter groups and their local endpoints for lock-free reads.
-    private func publishEmitters() {
+    // MARK: Topics
+
+    /// Hands a published message to this node's subscribers of `topic`, each once.
+    func deliverLocally(_ topic: String, _ payload: [UInt8], from: GroupMemberID?, fromNode: NodeUID, path: DeliveryPath) {
+        for member in core.distinctMembers(scope: TopicNames.scope, group: topic) where member.node == core.node {
+            endpoints[member.serial]?.deliver(GroupMessage(from: from, fromNode: fromNode, content: .published(topic: topic, payload: payload), path: path))
+        }
+    }
+
+    /// Sends one copy of a published message to each of these nodes.
+    func sendPublished(_ message: TopicMessage, to nodes: [NodeUID]) {
+        guard !nodes.isEmpty else { return }
+        let frame = WireCodec.encode(.topicMessage(message))
+        for node in nodes {
+            if let address = addressOf[node] { links.send(frame, toNodeAt: address) }
+        }
+    }
+
+    /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads.
+    private func publishDirectory() {
         var groups: [String: [GroupMemberID]] = [:]
         var local: [UInt64: MemberEndpoint] = [:]
         for group in core.whichGroups(scope: EmitterNames.scope) {
@@ -209,7 +231,21 @@ final class GroupsShell: @unchecked Sendable {
                 if let endpoint = endpoints[member.serial] { local[member.serial] = endpoint }
             }
         }
-        emitterDirectory.publish(EmitterDirectory.Snapshot(groups: groups, endpoints: local))
+        var topics: [String: GroupDirectory.TopicRoute] = [:]
+        for topic in core.whichGroups(scope: TopicNames.scope) {
+            var route = GroupDirectory.TopicRoute()
+            var nodes: Set<NodeUID> = []
+            for member in core.distinctMembers(scope: TopicNames.scope, group: topic) {
+                if member.node != core.node {
+                    nodes.insert(member.node)
+                } else if let endpoint = endpoints[member.serial] {
+                    route.local.append((member, endpoint))
+                }
+            }
+            route.remoteNodes = nodes.sorted()
+            topics[topic] = route
+        }
+        directory.publish(GroupDirectory.Snapshot(groups: groups, endpoints: local, topics: topics))
     }
 
     // MARK: Reading
@@ -259,13 +295,13 @@ final class GroupsShell: @unchecked Sendable {
                     if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
                 }
             case .notify(let notification):
-                if notification.scope == EmitterNames.scope { emittersChanged = true }
+                if notification.scope == EmitterNames.scope || notification.scope == TopicNames.scope { directoryChanged = true }
                 monitors.notify(notification)
             }
         }
-        if emittersChanged {
-            emittersChanged = false
-            publishEmitters()
+        if directoryChanged {
+            directoryChanged = false
+            publishDirectory()
         }
         rearm()
     }
@@ -295,7 +331,7 @@ final class GroupsShell: @unchecked Sendable {
         broadcasts.stop()
         for endpoint in endpoints.values { endpoint.finish() }
         endpoints = [:]
-        emitterDirectory.publish(EmitterDirectory.Snapshot(groups: [:], endpoints: [:]))
+        directory.publish(GroupDirectory.Snapshot())
         monitors.finishAll()
     }
 }

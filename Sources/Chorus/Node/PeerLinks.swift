@@ -325,7 +325,7 @@ final class PeerLinks: @unchecked Sendable {
         case (.established(let info), .groupsDiscover), (.established(let info), .groupsSync),
              (.established(let info), .groupsDelta), (.established(let info), .groupsDigest),
              (.established(let info), .memberMessage), (.established(let info), .emitterDelivery),
-             (.established(let info), .emitterAck):
+             (.established(let info), .emitterAck), (.established(let info), .topicMessage):
             // Groups traffic, handled on this loop; the hello said which node run sent it.
             onGroups?(message, info)
         }

@@ -1,0 +1,55 @@
+import Atomics
+import ChorusWire
+import Synchronization
+
+/// What the hot paths read, from any thread, without a lock: for broadcast, the distinct members
+/// of every emitter group and the endpoints of this node's members among them; for publish, each
+/// topic's local subscribers and the other nodes that have subscribers. The groups shell
+/// publishes a new snapshot (one atomic swap) after each input that changed any of it.
+final class GroupDirectory: Sendable {
+    final class Snapshot: AtomicReference, Sendable {
+        /// Emitter group name -> its distinct members in the cluster.
+        let groups: [String: [GroupMemberID]]
+        /// Endpoints of this node's members of emitter groups, by serial.
+        let endpoints: [UInt64: MemberEndpoint]
+        /// Topic -> where its subscribers are.
+        let topics: [String: TopicRoute]
+
+        init(groups: [String: [GroupMemberID]] = [:], endpoints: [UInt64: MemberEndpoint] = [:], topics: [String: TopicRoute] = [:]) {
+            self.groups = groups
+            self.endpoints = endpoints
+            self.topics = topics
+        }
+    }
+
+    /// Where a topic's subscribers are: this node's (each once, however often it subscribed), and
+    /// the other nodes with at least one.
+    struct TopicRoute: Sendable {
+        var local: [(id: GroupMemberID, endpoint: MemberEndpoint)] = []
+        var remoteNodes: [NodeUID] = []
+    }
+
+    private let current = ManagedAtomic(Snapshot())
+    /// The state of a SplitMix64 sequence shared by all broadcasting threads: one atomic add per pick.
+    private let randomState: Atomic<UInt64>
+
+    init(seed: UInt64) {
+        randomState = Atomic(seed)
+    }
+
+    var snapshot: Snapshot { current.load(ordering: .acquiring) }
+
+    func publish(_ snapshot: Snapshot) {
+        current.store(snapshot, ordering: .releasing)
+    }
+
+    /// A uniformly random index below `count` (Lemire's multiply-shift on a SplitMix64 output;
+    /// the bias is below count / 2^64).
+    func randomIndex(below count: Int) -> Int {
+        var z = randomState.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z.multipliedFullWidth(by: UInt64(count)).high)
+    }
+}
