@@ -85,6 +85,12 @@ let package = Package(
             dependencies: ["Chorus", "ChorusLoop", "ChorusWire"],
             path: "Benchmarks/TransportBench"
         ),
+        // Groups benchmark (scripts/bench groups): emitter broadcast and joins on two nodes.
+        .executableTarget(
+            name: "chorus-groups-bench",
+            dependencies: ["Chorus", "ChorusLoop"],
+            path: "Benchmarks/GroupsBench"
+        ),
         // Membership simulation benchmark: N simulated members, wall time and protocol figures.
         .executableTarget(
             name: "chorus-membership-sim",

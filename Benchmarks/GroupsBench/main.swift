@@ -1,0 +1,289 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Chorus
+import ChorusLoop
+import Synchronization
+
+/// `chorus-groups-bench`: the Chorus side of `scripts/bench groups`, the same phases as
+/// scripts/lib/pg_bench.erl measures on two Erlang nodes, on two Chorus nodes in this process
+/// (node A and node B, each with its own loops, linked over TCP on 127.0.0.1):
+///
+/// - local_sends_per_s: one node, 16 emitters with handlers; one thread broadcasts ~200-byte
+///   events for `--duration` seconds (the in-process path);
+/// - remote_sends_per_s: 16 emitters all on B, A broadcasts for `--duration` seconds; counted at
+///   the receivers, from the first broadcast to the last arrival;
+/// - half_local_sends_per_s: 8 emitters on A and 8 on B, counted at the receivers;
+/// - remote_latency_p50_us / p99_us: one-way latency of remote broadcasts at 10,000 events/s,
+///   paced by 1 ms ticks of 10 (as the Erlang side), each stamped right before its broadcast;
+/// - join_visible_p50_us / p99_us: B monitors a scope; A makes 1,000 members and joins each to
+///   a group of its own, one at a time, about 1 ms apart; time from the join call to B's
+///   notification;
+/// - joins_10k_visible_ms: A joins 10,000 members over 100 groups as fast as it can; time from
+///   the first join call until B's monitor has seen all 10,000.
+///
+///     chorus-groups-bench [--runs N] [--duration S] [--port P]
+///
+/// Prints one JSON object per run on stdout (keys as the Erlang side's, "impl":"chorus");
+/// progress on stderr.
+struct Options {
+    var runs = 1
+    var duration = 5.0
+    var port: UInt16 = 23_600
+
+    static func parse(_ arguments: [String]) -> Options {
+        var options = Options()
+        var index = 0
+        func value() -> String {
+            index += 1
+            guard index < arguments.count else { fail("\(arguments[index - 1]) needs a value", code: 2) }
+            return arguments[index]
+        }
+        func number<T: LosslessStringConvertible>(_ what: String) -> T {
+            guard let parsed = T(value()) else { fail("\(arguments[index - 1]) expects \(what)", code: 2) }
+            return parsed
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--runs": options.runs = number("a count")
+            case "--duration": options.duration = number("seconds")
+            case "--port": options.port = number("a port")
+            case "-h", "--help":
+                print("usage: chorus-groups-bench [--runs N] [--duration S] [--port P]")
+                exit(0)
+            case let other: fail("unknown option \(other)", code: 2)
+            }
+            index += 1
+        }
+        return options
+    }
+}
+
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    FileHandleStderr.write("chorus-groups-bench: \(message)\n")
+    exit(code)
+}
+
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+func log(_ text: String) { FileHandleStderr.write("[groups-bench] \(text)\n") }
+
+func nowNanos() -> UInt64 { EventLoop.monotonicNanos() }
+
+/// What emitters received: a count, the time of the last arrival, and (when asked) latencies.
+final class Receipts: Sendable {
+    let count = Atomic<Int>(0)
+    let lastNanos = Atomic<UInt64>(0)
+    let latencies = Mutex<[UInt64]>([])
+    let recordLatency = Atomic<Bool>(false)
+
+    func take(_ message: GroupMessage) {
+        let now = nowNanos()
+        count.wrappingAdd(1, ordering: .relaxed)
+        lastNanos.store(now, ordering: .relaxed)
+        if recordLatency.load(ordering: .relaxed), let event = message.event {
+            let sent = UInt64(bitPattern: event.timestamp)
+            latencies.withLock { $0.append(now &- sent) }
+        }
+    }
+
+    func reset() {
+        count.store(0, ordering: .relaxed)
+        lastNanos.store(0, ordering: .relaxed)
+        latencies.withLock { $0.removeAll() }
+    }
+}
+
+func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+    return Double(sorted[max(0, index)])
+}
+
+func makeNode(_ name: String, port: UInt16, seed: UInt16?) throws -> ClusterNode {
+    let dir = "/tmp/chorus-groups-bench-\(getpid())-\(name)"
+    return try ClusterNode(settings: NodeSettings(
+        cluster: "groups-bench", name: name, bind: try SocketAddress(host: "127.0.0.1", port: port),
+        seeds: try seed.map { [try SocketAddress(host: "127.0.0.1", port: $0)] } ?? [],
+        dataDir: dir, profile: .local))
+}
+
+func waitUntil(_ what: String, timeout: Double = 20, _ condition: () async -> Bool) async {
+    let deadline = nowNanos() + UInt64(timeout * 1e9)
+    while !(await condition()) {
+        if nowNanos() > deadline { fail("timed out waiting for \(what)") }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+let event200 = EmitterEvent(eventID: "e", eventType: "BenchEvent", streamID: "bench-1", version: 1,
+                            data: Array(repeating: 0x42, count: 200))
+
+/// Broadcasts for `seconds` from this thread; returns how many and when it started.
+func broadcastFor(_ node: ClusterNode, subscription: String, seconds: Double) -> (sent: Int, started: UInt64) {
+    let started = nowNanos()
+    let end = started + UInt64(seconds * 1e9)
+    var sent = 0
+    while true {
+        for _ in 0..<1024 {
+            _ = try? node.broadcast(store: "bench", subscription: subscription, event: event200)
+        }
+        sent += 1024
+        if nowNanos() >= end { break }
+    }
+    return (sent, started)
+}
+
+/// Receivers' rate: events received per second from `started` to the last arrival, once all
+/// `sent` arrived (or the wait ran out: the rate counts what arrived).
+func receivedRate(_ receipts: Receipts, sent: Int, started: UInt64) async -> Double {
+    let deadline = nowNanos() + 60_000_000_000
+    while receipts.count.load(ordering: .relaxed) < sent && nowNanos() < deadline {
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    let got = receipts.count.load(ordering: .relaxed)
+    if got < sent { log("only \(got) of \(sent) events arrived") }
+    let elapsed = Double(receipts.lastNanos.load(ordering: .relaxed) &- started) / 1e9
+    return Double(got) / max(elapsed, 1e-9)
+}
+
+func runOnce(_ run: Int, options: Options) async throws -> String {
+    let portA = options.port, portB = options.port + 1
+    let a = try makeNode("a", port: portA, seed: nil)
+    let b = try makeNode("b", port: portB, seed: portA)
+    try await a.start()
+    try await b.start()
+    await waitUntil("the two nodes to see each other") {
+        let seenByA = await a.members().filter { $0.state.status == .alive }.count
+        let seenByB = await b.members().filter { $0.state.status == .alive }.count
+        return seenByA == 2 && seenByB == 2
+    }
+    let receipts = Receipts()
+    var keep: [GroupMember] = []
+    func emitters(on node: ClusterNode, count: Int, subscription: String) async throws {
+        for _ in 0..<count {
+            let member = node.makeMember { receipts.take($0) }
+            keep.append(member)
+            try await node.joinEmitters(store: "bench", subscription: subscription, member)
+        }
+    }
+    try await emitters(on: a, count: 16, subscription: "local")
+    try await emitters(on: b, count: 16, subscription: "remote")
+    try await emitters(on: a, count: 8, subscription: "half")
+    try await emitters(on: b, count: 8, subscription: "half")
+    await waitUntil("the emitter groups to reach A") {
+        let remote = await a.emitters(store: "bench", subscription: "remote").count
+        let half = await a.emitters(store: "bench", subscription: "half").count
+        return remote == 16 && half == 16
+    }
+    try await Task.sleep(for: .milliseconds(50))
+
+    // Local path.
+    receipts.reset()
+    let local = broadcastFor(a, subscription: "local", seconds: options.duration)
+    let localRate = await receivedRate(receipts, sent: local.sent, started: local.started)
+    log("run \(run): local path \(Int(localRate)) events/s")
+
+    // Remote path.
+    receipts.reset()
+    let remote = broadcastFor(a, subscription: "remote", seconds: options.duration)
+    let remoteRate = await receivedRate(receipts, sent: remote.sent, started: remote.started)
+    log("run \(run): remote path \(Int(remoteRate)) events/s")
+
+    // Half local.
+    receipts.reset()
+    let half = broadcastFor(a, subscription: "half", seconds: options.duration)
+    let halfRate = await receivedRate(receipts, sent: half.sent, started: half.started)
+    log("run \(run): half local \(Int(halfRate)) events/s")
+
+    // One-way latency at 10,000 events/s: ticks of 1 ms, 10 events each, for 3 s.
+    receipts.reset()
+    receipts.recordLatency.store(true, ordering: .relaxed)
+    let ticks = 3_000
+    var next = nowNanos()
+    for _ in 0..<ticks {
+        next += 1_000_000
+        for _ in 0..<10 {
+            var event = event200
+            event.timestamp = Int64(bitPattern: nowNanos())
+            _ = try? a.broadcast(store: "bench", subscription: "remote", event: event)
+        }
+        let now = nowNanos()
+        if next > now { try await Task.sleep(for: .nanoseconds(Int64(next - now))) }
+    }
+    _ = await receivedRate(receipts, sent: ticks * 10, started: 0)
+    receipts.recordLatency.store(false, ordering: .relaxed)
+    let latencies = receipts.latencies.withLock { $0 }.sorted()
+    let latencyP50 = percentile(latencies, 0.50) / 1000, latencyP99 = percentile(latencies, 0.99) / 1000
+    log("run \(run): remote latency p50 \(latencyP50) us, p99 \(latencyP99) us")
+
+    // Join visibility, one join at a time.
+    let (_, joinChanges) = await b.monitorScope("bench.join")
+    let joins = 1_000
+    let stamps = Mutex<[String: UInt64]>([:])
+    let visible = Task { () -> [UInt64] in
+        var delays: [UInt64] = []
+        for await change in joinChanges where change.kind == .join {
+            let now = nowNanos()
+            if let sent = stamps.withLock({ $0[change.group] }) { delays.append(now &- sent) }
+            if delays.count == joins { break }
+        }
+        return delays
+    }
+    for k in 0..<joins {
+        let member = a.makeMember()
+        keep.append(member)
+        let group = "j\(k)"
+        stamps.withLock { $0[group] = nowNanos() }
+        try await a.join(scope: "bench.join", group: group, member)
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    let joinDelays = await visible.value.sorted()
+    let joinP50 = percentile(joinDelays, 0.50) / 1000, joinP99 = percentile(joinDelays, 0.99) / 1000
+    log("run \(run): join visible p50 \(joinP50) us, p99 \(joinP99) us")
+
+    // 10,000 joins over 100 groups.
+    let (_, bulkChanges) = await b.monitorScope("bench.bulk")
+    let bulk = 10_000
+    let bulkSeen = Task { () -> UInt64 in
+        var seen = 0
+        for await change in bulkChanges where change.kind == .join {
+            seen += change.members.count
+            if seen >= bulk { break }
+        }
+        return nowNanos()
+    }
+    let bulkMembers = (0..<bulk).map { _ in a.makeMember() }
+    keep.append(contentsOf: bulkMembers)
+    let bulkStart = nowNanos()
+    for (k, member) in bulkMembers.enumerated() {
+        try await a.join(scope: "bench.bulk", group: "g\(k % 100)", member)
+    }
+    let bulkMillis = Double(await bulkSeen.value &- bulkStart) / 1e6
+    log("run \(run): 10,000 joins visible in \(bulkMillis) ms")
+
+    await b.stop()
+    await a.stop()
+    withExtendedLifetime(keep) {}
+    func number(_ x: Double) -> String { x.isFinite ? String(Double(Int(x * 10)) / 10) : "null" }
+    return "{\"impl\":\"chorus\",\"run\":\(run),\"local_sends_per_s\":\(Int(localRate)),"
+        + "\"remote_sends_per_s\":\(Int(remoteRate)),\"half_local_sends_per_s\":\(Int(halfRate)),"
+        + "\"remote_latency_p50_us\":\(number(latencyP50)),\"remote_latency_p99_us\":\(number(latencyP99)),"
+        + "\"join_visible_p50_us\":\(number(joinP50)),\"join_visible_p99_us\":\(number(joinP99)),"
+        + "\"joins_10k_visible_ms\":\(number(bulkMillis))}"
+}
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+for run in 1...max(1, options.runs) {
+    do {
+        print(try await runOnce(run, options: options))
+        fflush(nil)
+    } catch {
+        fail("run \(run) failed: \(error)")
+    }
+}
