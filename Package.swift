@@ -97,6 +97,14 @@ let package = Package(
             dependencies: ["ChorusMembershipSimulation", "ChorusMembership", "ChorusSimulation", "ChorusCore"],
             path: "Benchmarks/MembershipSim"
         ),
+        // The embedding example (Examples/README.md): its logic as a library, which the
+        // `chorus-example` executable runs and ChorusExamplesTests checks.
+        .target(
+            name: "ChorusExamples",
+            dependencies: ["Chorus", "ChorusLoop", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/EmitterExample/Library"
+        ),
+        .executableTarget(name: "chorus-example", dependencies: ["ChorusExamples"], path: "Examples/EmitterExample/Main"),
         // Seeded randomness and recorders shared by the test targets.
         .target(name: "ChorusTestSupport", dependencies: ["ChorusCore", "ChorusLoop"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop", "ChorusTestSupport"]),
@@ -114,6 +122,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusExamplesTests", dependencies: ["ChorusExamples", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
