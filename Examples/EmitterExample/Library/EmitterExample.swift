@@ -12,7 +12,6 @@
 //  7. wait until every event has arrived, report, and stop both nodes cleanly.
 
 import Chorus
-import ChorusLoop  // SocketAddress
 import Foundation  // a temporary data directory
 import Logging
 import Synchronization

@@ -1,6 +1,7 @@
 @_exported import ChorusMembership
 @_exported import ChorusGroups
 @_exported import ChorusWire
+@_exported import struct ChorusLoop.SocketAddress
 import ChorusLoop
 import Logging
 #if canImport(Glibc)
