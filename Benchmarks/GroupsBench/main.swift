@@ -22,7 +22,7 @@ import Synchronization
 /// - joins_10k_visible_ms: A joins 10,000 members over 100 groups as fast as it can; time from
 ///   the first join call until B's monitor has seen all 10,000.
 ///
-///     chorus-groups-bench [--runs N] [--duration S] [--port P]
+///     chorus-groups-bench [--runs N] [--duration S] [--port P] [--phases local,remote,...]
 ///
 /// Prints one JSON object per run on stdout (keys as the Erlang side's, "impl":"chorus");
 /// progress on stderr.
@@ -30,6 +30,9 @@ struct Options {
     var runs = 1
     var duration = 5.0
     var port: UInt16 = 23_600
+    /// Phases to run: local, remote, half, latency, join, bulk (all by default); a figure of a
+    /// phase not run is null.
+    var phases: Set<String> = ["local", "remote", "half", "latency", "join", "bulk"]
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -48,8 +51,13 @@ struct Options {
             case "--runs": options.runs = number("a count")
             case "--duration": options.duration = number("seconds")
             case "--port": options.port = number("a port")
+            case "--phases":
+                let chosen = Set(value().split(separator: ",").map(String.init))
+                let unknown = chosen.subtracting(options.phases)
+                guard unknown.isEmpty else { fail("unknown phases: \(unknown.sorted().joined(separator: ","))", code: 2) }
+                options.phases = chosen
             case "-h", "--help":
-                print("usage: chorus-groups-bench [--runs N] [--duration S] [--port P]")
+                print("usage: chorus-groups-bench [--runs N] [--duration S] [--port P] [--phases local,remote,half,latency,join,bulk]")
                 exit(0)
             case let other: fail("unknown option \(other)", code: 2)
             }
@@ -183,25 +191,21 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     }
     try await Task.sleep(for: .milliseconds(50))
 
-    // Local path.
-    receipts.reset()
-    let local = broadcastFor(a, subscription: "local", seconds: options.duration)
-    let localRate = await receivedRate(receipts, sent: local.sent, started: local.started)
-    log("run \(run): local path \(Int(localRate)) events/s")
-
-    // Remote path.
-    receipts.reset()
-    let remote = broadcastFor(a, subscription: "remote", seconds: options.duration)
-    let remoteRate = await receivedRate(receipts, sent: remote.sent, started: remote.started)
-    log("run \(run): remote path \(Int(remoteRate)) events/s")
-
-    // Half local.
-    receipts.reset()
-    let half = broadcastFor(a, subscription: "half", seconds: options.duration)
-    let halfRate = await receivedRate(receipts, sent: half.sent, started: half.started)
-    log("run \(run): half local \(Int(halfRate)) events/s")
+    func rate(_ subscription: String, _ label: String) async -> Double {
+        guard options.phases.contains(subscription) else { return .nan }
+        receipts.reset()
+        let sent = broadcastFor(a, subscription: subscription, seconds: options.duration)
+        let rate = await receivedRate(receipts, sent: sent.sent, started: sent.started)
+        log("run \(run): \(label) \(Int(rate)) events/s")
+        return rate
+    }
+    let localRate = await rate("local", "local path")
+    let remoteRate = await rate("remote", "remote path")
+    let halfRate = await rate("half", "half local")
 
     // One-way latency at 10,000 events/s: ticks of 1 ms, 10 events each, for 3 s.
+    var latencyP50 = Double.nan, latencyP99 = Double.nan
+    if options.phases.contains("latency") {
     receipts.reset()
     receipts.recordLatency.store(true, ordering: .relaxed)
     let ticks = 3_000
@@ -219,10 +223,14 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     _ = await receivedRate(receipts, sent: ticks * 10, started: 0)
     receipts.recordLatency.store(false, ordering: .relaxed)
     let latencies = receipts.latencies.withLock { $0 }.sorted()
-    let latencyP50 = percentile(latencies, 0.50) / 1000, latencyP99 = percentile(latencies, 0.99) / 1000
+    latencyP50 = percentile(latencies, 0.50) / 1000
+    latencyP99 = percentile(latencies, 0.99) / 1000
     log("run \(run): remote latency p50 \(latencyP50) us, p99 \(latencyP99) us")
+    }
 
     // Join visibility, one join at a time.
+    var joinP50 = Double.nan, joinP99 = Double.nan
+    if options.phases.contains("join") {
     let (_, joinChanges) = await b.monitorScope("bench.join")
     let joins = 1_000
     let stamps = Mutex<[String: UInt64]>([:])
@@ -244,10 +252,14 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
         try await Task.sleep(for: .milliseconds(1))
     }
     let joinDelays = await visible.value.sorted()
-    let joinP50 = percentile(joinDelays, 0.50) / 1000, joinP99 = percentile(joinDelays, 0.99) / 1000
+    joinP50 = percentile(joinDelays, 0.50) / 1000
+    joinP99 = percentile(joinDelays, 0.99) / 1000
     log("run \(run): join visible p50 \(joinP50) us, p99 \(joinP99) us")
+    }
 
     // 10,000 joins over 100 groups.
+    var bulkMillis = Double.nan
+    if options.phases.contains("bulk") {
     let (_, bulkChanges) = await b.monitorScope("bench.bulk")
     let bulk = 10_000
     let bulkSeen = Task { () -> UInt64 in
@@ -264,13 +276,15 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     for (k, member) in bulkMembers.enumerated() {
         try await a.join(scope: "bench.bulk", group: "g\(k % 100)", member)
     }
-    let bulkMillis = Double(await bulkSeen.value &- bulkStart) / 1e6
+    bulkMillis = Double(await bulkSeen.value &- bulkStart) / 1e6
     log("run \(run): 10,000 joins visible in \(bulkMillis) ms")
+    }
 
     await b.stop()
     await a.stop()
     withExtendedLifetime(keep) {}
     func number(_ x: Double) -> String { x.isFinite ? String(Double(Int(x * 10)) / 10) : "null" }
+    func whole(_ x: Double) -> String { x.isFinite ? String(Int(x)) : "null" }
     return "{\"impl\":\"chorus\",\"run\":\(run),\"local_sends_per_s\":\(Int(localRate)),"
         + "\"remote_sends_per_s\":\(Int(remoteRate)),\"half_local_sends_per_s\":\(Int(halfRate)),"
         + "\"remote_latency_p50_us\":\(number(latencyP50)),\"remote_latency_p99_us\":\(number(latencyP99)),"
