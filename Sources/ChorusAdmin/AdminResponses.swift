@@ -41,7 +41,8 @@ public struct SelfResponse: Codable, Equatable, Sendable, JSONRepresentable {
     }
 }
 
-/// Every error answer of the admin API: `{"error": "not_found", "message": "..."}`.
+/// Every error answer of the admin API: `{"error": "not_found", "message": "..."}`; `error` is
+/// the status's reason in snake case, or a code of the domain (`not_joined`, `no_emitters`).
 public struct ErrorResponse: Codable, Equatable, Sendable, JSONRepresentable {
     public var error: String
     public var message: String?
@@ -51,9 +52,9 @@ public struct ErrorResponse: Codable, Equatable, Sendable, JSONRepresentable {
         self.message = message
     }
 
-    /// The answer to a refused request: the status's snake-case reason as `error`.
+    /// The answer to a refused request: its code as `error`.
     public init(_ error: HTTPError) {
-        self.init(error: error.status.errorCode, message: error.message)
+        self.init(error: error.code, message: error.message)
     }
 
     public var json: JSONValue { .object(dropping: ["error": .string(error), "message": message.map(JSONValue.string)]) }

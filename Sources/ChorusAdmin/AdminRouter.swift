@@ -10,6 +10,28 @@ public enum AdminRoute: Sendable, Equatable {
     case setFaults
     case clearFaults
     case metrics
+    /// The groups of a scope, in the cluster and on this node.
+    case scopeGroups(scope: String)
+    /// The members of a group, in the cluster and on this node.
+    case group(scope: String, group: String)
+    /// Joins a new recorder, or a member given in the body, to a group.
+    case joinGroup(scope: String, group: String)
+    /// One leave of a member from a group; `member` is its path segment, not yet parsed.
+    case leaveGroup(scope: String, group: String, member: String)
+    /// Joins a new recorder, or a member given in the body, to an emitter group.
+    case joinEmitters(store: String, subscription: String)
+    /// Hands an event to one emitter of a subscription.
+    case broadcast(store: String, subscription: String)
+    /// Subscribes a new recorder, or a member given in the body, to a topic.
+    case subscribe(topic: String)
+    /// Publishes a message on a topic.
+    case publish(topic: String)
+    /// The recorders of this node's admin API.
+    case recorders
+    /// Ends a recorder.
+    case endRecorder(member: String)
+    /// What a recorder received.
+    case recordedMessages(member: String)
 }
 
 /// Maps a method and path to an operation of the admin API, without I/O. Paths are matched
@@ -28,6 +50,20 @@ public enum AdminRouter {
         ("PUT", "/v1/debug/faults", { _ in .setFaults }),
         ("DELETE", "/v1/debug/faults", { _ in .clearFaults }),
         ("GET", "/metrics", { _ in .metrics }),
+        ("GET", "/v1/scopes/{scope}/groups", { .scopeGroups(scope: $0["scope"]!) }),
+        ("GET", "/v1/scopes/{scope}/groups/{group}", { .group(scope: $0["scope"]!, group: $0["group"]!) }),
+        ("POST", "/v1/scopes/{scope}/groups/{group}/members", { .joinGroup(scope: $0["scope"]!, group: $0["group"]!) }),
+        ("DELETE", "/v1/scopes/{scope}/groups/{group}/members/{member}",
+         { .leaveGroup(scope: $0["scope"]!, group: $0["group"]!, member: $0["member"]!) }),
+        ("POST", "/v1/emitters/{store}/{subscription}/members",
+         { .joinEmitters(store: $0["store"]!, subscription: $0["subscription"]!) }),
+        ("POST", "/v1/emitters/{store}/{subscription}/broadcast",
+         { .broadcast(store: $0["store"]!, subscription: $0["subscription"]!) }),
+        ("POST", "/v1/topics/{topic}/subscribers", { .subscribe(topic: $0["topic"]!) }),
+        ("POST", "/v1/topics/{topic}/publish", { .publish(topic: $0["topic"]!) }),
+        ("GET", "/v1/recorders", { _ in .recorders }),
+        ("DELETE", "/v1/recorders/{member}", { .endRecorder(member: $0["member"]!) }),
+        ("GET", "/v1/recorders/{member}/messages", { .recordedMessages(member: $0["member"]!) }),
     ]
 
     /// Every operation served, as method and path pattern.
@@ -83,6 +119,29 @@ public enum AdminRouter {
             bytes.append(high << 4 | low)
         }
         return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// `text` as one path segment (or query value): every byte but RFC 3986's unreserved
+    /// characters (letters, digits, `-`, `.`, `_`, `~`) written `%XX`; `percentDecoded` undoes it.
+    /// The segments `.` and `..` are written `%2E` and `%2E%2E`, so that no client takes them for
+    /// dot segments and rewrites the path.
+    public static func percentEncoded(_ text: String) -> String {
+        let dotSegment = text == "." || text == ".."
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: ".") where !dotSegment,
+                 UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".unicodeScalars)
+                output += "%"
+                output.unicodeScalars.append(digits[Int(byte >> 4)])
+                output.unicodeScalars.append(digits[Int(byte & 0x0F)])
+            }
+        }
+        return output
     }
 
 }

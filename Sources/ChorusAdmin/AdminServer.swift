@@ -18,19 +18,23 @@ public final class AdminServer: Sendable {
     public let address: SocketAddress
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
+    /// The recording members made through this API; they end when the server stops.
+    public let recorders: Recorders
     private let server: HTTPServer
 
     /// Every operation served, as method and path pattern (`/v1/members/{name}`), the same list
     /// the router matches.
     public static let routes: [(method: String, path: String)] = AdminRouter.routes
 
-    public init(node: ClusterNode, address: SocketAddress, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    public init(node: ClusterNode, address: SocketAddress, metrics: PrometheusCollectorRegistry, logger: Logger,
+                recorderLimits: Recorders.Limits = Recorders.Limits()) {
         self.node = node
         self.address = address
         self.metrics = metrics
         self.logger = logger
+        recorders = Recorders(node: node, limits: recorderLimits)
         server = HTTPServer(configuration: .init(serverName: "chorus/\(ClusterNode.version)", threadName: "chorus-admin"),
-                            responder: AdminResponder(node: node, metrics: metrics))
+                            responder: AdminResponder(node: node, metrics: metrics, recorders: recorders))
     }
 
     /// Binds and starts serving; throws a `LoopError` (e.g. `EADDRINUSE (address already in use)`)
@@ -43,9 +47,11 @@ public final class AdminServer: Sendable {
     /// The address it listens on (after start).
     public var boundAddress: SocketAddress? { server.boundAddress }
 
-    /// Stops listening, closes connections, joins its loop thread.
+    /// Stops listening, closes connections, joins its loop thread, and ends the recorders (they
+    /// leave every group they joined).
     public func stop() async {
         await server.stop()
+        recorders.endAll()
     }
 }
 
@@ -55,6 +61,7 @@ public final class AdminServer: Sendable {
 struct AdminResponder: HTTPResponder {
     let node: ClusterNode
     let metrics: PrometheusCollectorRegistry
+    let recorders: Recorders
 
     func respond(to request: HTTPRequest) -> HTTPHandling {
         do {
@@ -68,7 +75,7 @@ struct AdminResponder: HTTPResponder {
         errorResponse(HTTPError(status, message))
     }
 
-    private func errorResponse(_ error: HTTPError) -> HTTPResponse {
+    func errorResponse(_ error: HTTPError) -> HTTPResponse {
         .json(ErrorResponse(error).json, status: error.status)
     }
 
@@ -160,6 +167,28 @@ struct AdminResponder: HTTPResponder {
                 }
                 return .json(StatusResponse(status: "cleared").json)
             }
+        case .scopeGroups(let scope):
+            return scopeGroups(scope)
+        case .group(let scope, let group):
+            return groupMembers(scope: scope, group: group)
+        case .joinGroup(let scope, let group):
+            return try addMember(request, scope: scope, group: group)
+        case .leaveGroup(let scope, let group, let member):
+            return try leave(scope: scope, group: group, member: member)
+        case .joinEmitters(let store, let subscription):
+            return try addMember(request, scope: EmitterNames.scope, group: EmitterNames.group(store: store, subscription: subscription))
+        case .broadcast(let store, let subscription):
+            return try broadcast(request, store: store, subscription: subscription)
+        case .subscribe(let topic):
+            return try addMember(request, scope: TopicNames.scope, group: topic)
+        case .publish(let topic):
+            return try publish(request, topic: topic)
+        case .recorders:
+            return .now(.json(RecorderListResponse(recorders.all).json))
+        case .endRecorder(let member):
+            return try endRecorder(member)
+        case .recordedMessages(let member):
+            return try recordedMessages(request, member: member)
         }
     }
 

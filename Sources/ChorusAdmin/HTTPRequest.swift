@@ -31,6 +31,21 @@ public struct HTTPRequest: Sendable, Equatable {
         return String(path)
     }
 
+    /// The query of the target (after `?`) as name-value pairs in order, each percent-decoded
+    /// (`+` stays a plus): `ack=true&timeout_ms=500`. A pair without `=` has an empty value.
+    /// Nil when a name or value is not valid percent-encoded UTF-8.
+    public var query: [(name: String, value: String)]? {
+        guard let mark = target.firstIndex(of: "?") else { return [] }
+        var pairs: [(name: String, value: String)] = []
+        for pair in target[target.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = AdminRouter.percentDecoded(String(parts[0])),
+                  let value = AdminRouter.percentDecoded(parts.count > 1 ? String(parts[1]) : "") else { return nil }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
     /// The value of the first field called `name` (case-insensitive).
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value

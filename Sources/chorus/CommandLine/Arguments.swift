@@ -29,15 +29,19 @@ struct CommandFailure: Error, Sendable {
     }
 }
 
-/// Command-line arguments after the subcommand, read against the command's `OptionSpec`s.
-/// Unknown options, a missing value, an option given twice and stray words are refused.
+/// Command-line arguments after the subcommand, read against the command's `OptionSpec`s and
+/// the names of its positional arguments (all required, in order).
+/// Unknown options, a missing value, an option given twice, a missing positional argument and
+/// stray words are refused.
 struct Arguments: Sendable {
     private(set) var values: [String: [String]] = [:]
     private(set) var flags: Set<String> = []
+    /// The words that are not options, in order, one for each positional name.
+    private(set) var positional: [String] = []
     /// `-h` or `--help` was given.
     private(set) var wantsHelp = false
 
-    init(_ words: ArraySlice<String>, options: [OptionSpec]) throws(UsageError) {
+    init(_ words: ArraySlice<String>, options: [OptionSpec], positionals: [String] = []) throws(UsageError) {
         let byName = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var index = words.startIndex
         while index < words.endIndex {
@@ -48,7 +52,11 @@ struct Arguments: Sendable {
                 continue
             }
             guard word.hasPrefix("--"), word.count > 2 else {
-                throw UsageError("unexpected argument \"\(word)\"")
+                guard positional.count < positionals.count, !word.hasPrefix("-") else {
+                    throw UsageError("unexpected argument \"\(word)\"")
+                }
+                positional.append(word)
+                continue
             }
             let body = word.dropFirst(2)
             let name: String
@@ -80,6 +88,9 @@ struct Arguments: Sendable {
                 if spec.kind == .value, values[name] != nil { throw UsageError("--\(name) is given twice") }
                 values[name, default: []].append(value)
             }
+        }
+        if !wantsHelp && positional.count < positionals.count {
+            throw UsageError("missing \(positionals[positional.count...].joined(separator: " "))")
         }
     }
 

@@ -12,6 +12,8 @@ protocol Command {
     /// The usage text `--help` prints.
     static var help: String { get }
     static var options: [OptionSpec] { get }
+    /// The names of its positional arguments, all required, in order (`STORE`, `SUBSCRIPTION`).
+    static var positionals: [String] { get }
 
     /// Reads the parsed options; a combination that cannot run is a `UsageError`.
     init(_ arguments: Arguments) throws(UsageError)
@@ -20,11 +22,16 @@ protocol Command {
     func run() async throws(CommandFailure)
 }
 
+extension Command {
+    static var positionals: [String] { [] }
+}
+
 /// `chorus`: run a node and talk to running ones. Usage errors exit 2, failures 1.
 @main
 enum ChorusCommand {
     static var commands: [any Command.Type] {
-        [AgentCommand.self, MembersCommand.self, ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self]
+        [AgentCommand.self, MembersCommand.self, GroupsCommand.self, BroadcastCommand.self, ConfigNodesCommand.self,
+         ConfigCheckCommand.self, VersionCommand.self]
     }
 
     static var overview: String {
@@ -77,7 +84,8 @@ enum ChorusCommand {
             return fail(status: 2, "\"chorus \(words.joined(separator: " "))\" is not a command; chorus \(first) has:\n\(lines)")
         }
         do {
-            let arguments = try Arguments(words.dropFirst(command.words.count), options: command.options)
+            let arguments = try Arguments(words.dropFirst(command.words.count), options: command.options,
+                                          positionals: command.positionals)
             if arguments.wantsHelp {
                 print(command.help)
                 return 0

@@ -1,0 +1,83 @@
+import Chorus
+import ChorusAdmin
+import ChorusLoop
+
+/// The running node a command asks through its admin API: `--admin HOST:PORT`, or
+/// `--config FILE --node NAME` to find the address in a cluster file, and `--timeout SECONDS`.
+struct AdminTarget: Sendable {
+    static let options: [OptionSpec] = [.value("admin"), .value("config"), .value("node"), .value("timeout")]
+
+    /// The help lines of `options`, their descriptions starting at `column`.
+    static func help(column: Int = 23) -> String {
+        [("--admin HOST:PORT", "the node's admin address"),
+         ("--config FILE", "a cluster file (YAML); with --node, finds the admin address"),
+         ("--node NAME", "the node of --config to ask"),
+         ("--timeout SECONDS", "seconds to wait for the answer (default 3)")]
+            .map { option, text in "  " + option + String(repeating: " ", count: max(2, column - 2 - option.count)) + text }
+            .joined(separator: "\n")
+    }
+
+    let admin: String?
+    let config: String?
+    let node: String?
+    let timeout: Double
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        admin = arguments.value("admin")
+        config = arguments.value("config")
+        node = arguments.value("node")
+        let timeoutText = arguments.value("timeout") ?? "3"
+        guard let timeout = Double(timeoutText), timeout > 0, timeout <= 3600 else {
+            throw UsageError("--timeout must be a number of seconds above 0, not \"\(timeoutText)\"")
+        }
+        self.timeout = timeout
+        guard admin != nil || (config != nil && node != nil) else {
+            throw UsageError("give --admin HOST:PORT, or --config FILE and --node NAME")
+        }
+    }
+
+    /// The address given, or the one the cluster file gives the node; a wrong one exits 2.
+    func address() throws(CommandFailure) -> SocketAddress {
+        if let admin {
+            do { return try SocketAddress(admin) } catch { throw CommandFailure(status: 2, "--admin: \(error)") }
+        }
+        guard let config, let node else { throw CommandFailure(status: 2, "no admin address") }
+        let cluster = try loadOrExit(config)
+        do {
+            return try cluster.node(named: node).admin
+        } catch {
+            throw CommandFailure(status: 2, "\(error)")
+        }
+    }
+
+    /// Sends `method path` (with a JSON `body`) and returns the answer, whatever its status;
+    /// waits `extraSeconds` more than `--timeout`. No answer exits 1 with the reason.
+    func request(_ method: String, _ path: String, body: JSONValue? = nil,
+                 extraSeconds: Double = 0) throws(CommandFailure) -> (address: SocketAddress, answer: AdminHTTPClient.Answer) {
+        let address = try address()
+        do {
+            return (address, try AdminHTTPClient.request(method, path, to: address, body: body?.serialized(), timeout: timeout + extraSeconds))
+        } catch {
+            throw CommandFailure(status: 1, "no answer from the admin API at \(address): \(error)")
+        }
+    }
+
+    /// The JSON of a 2xx answer to `method path`. An error answer exits 1 with the API's code
+    /// and message, or 2 when the API found the request bad (400): the command line asked for
+    /// something invalid.
+    func json(_ method: String, _ path: String, body: JSONValue? = nil, extraSeconds: Double = 0) throws(CommandFailure) -> (raw: [UInt8], value: JSONValue) {
+        let (address, answer) = try request(method, path, body: body, extraSeconds: extraSeconds)
+        let value = try? JSONParser.parse(answer.body)
+        guard (200..<300).contains(answer.status) else {
+            let text = String(decoding: answer.body.prefix(300), as: UTF8.self)
+            let reason = value.flatMap { value in
+                value["error"]?.stringValue.map { "\(value["message"]?.stringValue ?? $0) (\($0), HTTP \(answer.status))" }
+            } ?? "HTTP \(answer.status): \(text)"
+            throw CommandFailure(status: answer.status == 400 ? 2 : 1, reason)
+        }
+        guard let value else {
+            throw CommandFailure(status: 1, "\(address) answered something that is not JSON: \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+        }
+        return (answer.body, value)
+    }
+}
