@@ -12,9 +12,8 @@ extension AdminResponder {
     func scopeGroups(_ scope: String) -> HTTPHandling {
         let node = self.node
         return .later {
-            let groups = await node.whichGroups(scope: scope)
-            let localGroups = await node.whichLocalGroups(scope: scope)
-            return .json(ScopeResponse(groups: groups, localGroups: localGroups).json)
+            let view = await node.scopeView(scope: scope)
+            return .json(ScopeResponse(groups: view.groups, localGroups: view.localGroups).json)
         }
     }
 
@@ -22,9 +21,8 @@ extension AdminResponder {
     func groupMembers(scope: String, group: String) -> HTTPHandling {
         let node = self.node
         return .later {
-            let members = await node.members(scope: scope, group: group)
-            let localMembers = await node.localMembers(scope: scope, group: group)
-            return .json(GroupResponse(members: members, localMembers: localMembers).json)
+            let view = await node.groupView(scope: scope, group: group)
+            return .json(GroupResponse(members: view.members, localMembers: view.localMembers).json)
         }
     }
 
@@ -152,6 +150,8 @@ extension HTTPError {
             self.init(.serviceUnavailable, code: "node_stopped", error.description)
         case .invalidScope, .invalidGroup:
             self.init(.badRequest, code: "invalid_name", error.description)
+        case .payloadTooLarge:
+            self.init(.contentTooLarge, code: "payload_too_large", error.description)
         }
     }
 
@@ -162,6 +162,7 @@ extension HTTPError {
         case .noEmitters: self.init(.conflict, code: "no_emitters", error.description)
         case .notAcknowledged: self.init(.gatewayTimeout, code: "not_acknowledged", error.description)
         case .nodeStopped: self.init(.serviceUnavailable, code: "node_stopped", error.description)
+        case .invalidEvent: self.init(.badRequest, code: "invalid_event", error.description)
         }
     }
 

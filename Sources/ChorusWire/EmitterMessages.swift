@@ -38,6 +38,34 @@ public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
     /// Tags in one event.
     public static let maxTags = 1024
 
+    /// Checks the wire's limits without encoding: every string within `WireLimits.maxStringBytes`,
+    /// at most `maxTags` tags, and the whole event, with `overhead` bytes of envelope, within a
+    /// frame. An event that fails cannot be sent to another node.
+    public func checkLimits(overhead: Int = 1024) throws(WireError) {
+        var total = overhead + 8 + 8 + 8 + 1
+        for (name, text) in [("event_id", eventID), ("event_type", eventType), ("stream_id", streamID),
+                             ("data_content_type", dataContentType), ("metadata_content_type", metadataContentType)] {
+            let bytes = text.utf8.count
+            guard bytes <= WireLimits.maxStringBytes else {
+                throw .malformed("\(name) is \(bytes) bytes, over the limit of \(WireLimits.maxStringBytes)")
+            }
+            total += 2 + bytes
+        }
+        if let tags {
+            guard tags.count <= Self.maxTags else { throw .malformed("\(tags.count) tags, over the limit of \(Self.maxTags)") }
+            for tag in tags {
+                guard tag.utf8.count <= WireLimits.maxStringBytes else {
+                    throw .malformed("a tag of \(tag.utf8.count) bytes, over the limit of \(WireLimits.maxStringBytes)")
+                }
+                total += 2 + tag.utf8.count
+            }
+        }
+        total += 8 + data.count + metadata.count
+        guard total <= WireLimits.maxFramePayload else {
+            throw .oversized(length: total, limit: WireLimits.maxFramePayload)
+        }
+    }
+
     public func encode(to writer: inout WireWriter) {
         writer.writeString(eventID)
         writer.writeString(eventType)

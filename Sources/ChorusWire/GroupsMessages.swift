@@ -49,6 +49,8 @@ public enum GroupsLimits {
     public static let maxScopes = 65_536
     /// Changes in one delta.
     public static let maxChangesPerDelta = 1_000_000
+    /// Bytes of payload in a message to a member or on a topic: a frame less room for the envelope.
+    public static let maxPayload = WireLimits.maxFramePayload - 4096
 }
 
 /// "Tell me all your members": sent to a peer that is new, back after a link loss, or whose

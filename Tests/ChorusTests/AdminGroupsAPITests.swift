@@ -422,7 +422,7 @@ struct AdminGroupsAPITests {
             #expect(listed.json == ["recorders": [["member": .string(id), "received": 5, "dropped": 2, "kept": 3]]], "\(listed.body)")
             // A message sent to the recorder by a member of the embedding program is kind bytes, with its sender.
             let sender = nodes[0].makeMember()
-            #expect(await nodes[0].send(Array("[1]".utf8), to: try #require(GroupMemberID(id)), from: sender) == .local)
+            #expect(try await nodes[0].send(Array("[1]".utf8), to: try #require(GroupMemberID(id)), from: sender) == .local)
             let last = try #require(try await Self.messages(admin, id, query: "?after=5").first)
             #expect(last["kind"] == "bytes" && last["from"] == .string("\(sender.id)") && last["payload_base64"] == "WzFd"
                     && last["message"] == [1], "\(last.text)")

@@ -56,6 +56,33 @@ struct EmitterTests {
         #expect(registry.retrieveEmitters(store: "orders", subscription: "billing") == pool, "another subscription's pool leaves it alone")
     }
 
+    @Test("given an event beyond the wire's limits, both broadcasts refuse it and the node goes on; after stop, nodeStopped")
+    func invalidEventsAndStoppedNode() async throws {
+        let nodes = try await GroupsAPITests.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let remote = b.makeMember()
+        try await b.joinEmitters(store: "s", subscription: "x", remote)
+        #expect(await Self.eventually(.seconds(5)) { await a.emitters(store: "s", subscription: "x") == [remote.id] })
+        let longID = EmitterEvent(eventID: String(repeating: "x", count: 1025), eventType: "t", streamID: "s")
+        let manyTags = EmitterEvent(eventID: "e", eventType: "t", streamID: "s", tags: Array(repeating: "t", count: 1025))
+        let huge = EmitterEvent(eventID: "e", eventType: "t", streamID: "s", data: Array(repeating: 0, count: WireLimits.maxFramePayload))
+        for event in [longID, manyTags, huge] {
+            #expect(throws: EmitterError.self) { try a.broadcast(store: "s", subscription: "x", event: event) }
+            await #expect(throws: EmitterError.self) { try await a.broadcastAcknowledged(store: "s", subscription: "x", event: event) }
+        }
+        #expect(try a.broadcast(store: "s", subscription: "x", event: Self.event("fine")).path == .remote, "the node goes on")
+        await #expect(throws: GroupsError.payloadTooLarge(bytes: GroupsLimits.maxPayload + 1)) {
+            try await a.send(Array(repeating: 0, count: GroupsLimits.maxPayload + 1), to: remote.id)
+        }
+        // When
+        await a.stop()
+        // Then
+        #expect(throws: EmitterError.nodeStopped) { try a.broadcast(store: "s", subscription: "x", event: Self.event("late")) }
+        await #expect(throws: EmitterError.nodeStopped) { try await a.broadcastAcknowledged(store: "s", subscription: "x", event: Self.event("late")) }
+        #expect(throws: GroupsError.nodeStopped) { try a.publish("t", [1]) }
+        await b.stop()
+    }
+
     @Test("given no emitter anywhere, both broadcasts say noEmitters")
     func noEmitters() async throws {
         let nodes = try await GroupsAPITests.cluster(2)
@@ -70,7 +97,6 @@ struct EmitterTests {
         let (a, b) = (nodes[0], nodes[1])
         let local = a.makeMember()
         try await a.joinEmitters(store: "s", subscription: "x", local)
-        try await Task.sleep(for: .milliseconds(10))
         let event = Self.event("e1")
         // When
         let receipt = try a.broadcast(store: "s", subscription: "x", event: event)
@@ -87,7 +113,6 @@ struct EmitterTests {
         let remote = b.makeMember()
         try await b.joinEmitters(store: "s", subscription: "x", remote)
         #expect(await Self.eventually(.seconds(5)) { await a.emitters(store: "s", subscription: "x") == [remote.id] })
-        try await Task.sleep(for: .milliseconds(10))
         let second = try a.broadcast(store: "s", subscription: "x", event: Self.event("e2"))
         #expect(second == BroadcastReceipt(member: remote.id, path: .remote))
         var remoteBox = remote.messages.makeAsyncIterator()
@@ -106,7 +131,6 @@ struct EmitterTests {
         for member in members[5...] { try await b.joinEmitters(store: "s", subscription: "x", member) }
         try await b.joinEmitters(store: "s", subscription: "x", members[9]) // twice: still one member
         #expect(await Self.eventually(.seconds(5)) { await a.emitters(store: "s", subscription: "x").count == 11 })
-        try await Task.sleep(for: .milliseconds(20))
         // When
         let picks = 100_000
         var counts: [GroupMemberID: Int] = [:]

@@ -86,15 +86,15 @@ struct GroupsAPITests {
         try await b.join(scope: "s", group: "g", there)
         #expect(await Self.eventually(.seconds(5)) { await a.members(scope: "s", group: "g") == [there.id] })
         // When
-        #expect(await a.send([1, 2, 3], to: here.id, from: sender) == .local)
-        #expect(await a.send([4, 5], to: there.id, from: sender) == .remote)
+        #expect(try await a.send([1, 2, 3], to: here.id, from: sender) == .local)
+        #expect(try await a.send([4, 5], to: there.id, from: sender) == .remote)
         // Then
         var local = here.messages.makeAsyncIterator(), remote = there.messages.makeAsyncIterator()
         let first = await local.next(), second = await remote.next()
         #expect(first?.payload == [1, 2, 3] && first?.path == .local && first?.from == sender.id)
         #expect(second?.payload == [4, 5] && second?.path == .remote && second?.from == sender.id && second?.fromNode == a.uid)
-        #expect(await a.send([6], to: GroupMemberID(node: b.uid, serial: 999)) == .remote, "an unknown remote member is the peer's to drop")
-        #expect(await a.send([6], to: GroupMemberID(node: NodeUID(rawValue: 1), serial: 1)) == nil, "no such node")
+        #expect(try await a.send([6], to: GroupMemberID(node: b.uid, serial: 999)) == .remote, "an unknown remote member is the peer's to drop")
+        #expect(try await a.send([6], to: GroupMemberID(node: NodeUID(rawValue: 1), serial: 1)) == nil, "no such node")
         await b.stop()
         await a.stop()
     }

@@ -33,11 +33,14 @@ extension ClusterNode {
     /// group's distinct members in the cluster. A local one gets it at once, on this thread, with
     /// no encoding and no copy of its payload; a remote one gets it over its node's link, batched
     /// with other frames. Fire and forget, as reckon_db: if the chosen member's node fails, the
-    /// event is lost (see `broadcastAcknowledged`). Throws `noEmitters` when the group is empty.
+    /// event is lost (see `broadcastAcknowledged`). Throws `noEmitters` when the group is empty,
+    /// `invalidEvent` for an event beyond the wire's limits, `nodeStopped` after `stop()`.
     @discardableResult
     public func broadcast(store: String, subscription: String, event: EmitterEvent) throws(EmitterError) -> BroadcastReceipt {
         let directory = groups.directory
         let snapshot = directory.snapshot
+        if snapshot.stopped { throw .nodeStopped }
+        do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }
         let group = EmitterNames.group(store: store, subscription: subscription)
         guard let members = snapshot.groups[group], !members.isEmpty else { throw .noEmitters }
         let member = members[directory.randomIndex(below: members.count)]
@@ -61,6 +64,7 @@ extension ClusterNode {
     public func broadcastAcknowledged(store: String, subscription: String, event: EmitterEvent,
                                       timeout: Duration = .seconds(5),
                                       attemptTimeout: Duration = .seconds(1)) async throws(EmitterError) -> BroadcastReceipt {
+        do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }
         let shell = groups
         let group = EmitterNames.group(store: store, subscription: subscription)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<BroadcastReceipt, EmitterError>, Never>) in

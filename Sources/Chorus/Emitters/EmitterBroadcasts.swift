@@ -9,12 +9,15 @@ public enum EmitterError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAcknowledged(attempts: Int)
     /// The node has stopped.
     case nodeStopped
+    /// The event breaks the wire's limits (a field too long, too many tags, too large for a frame).
+    case invalidEvent(String)
 
     public var description: String {
         switch self {
         case .noEmitters: "no emitters: the group has no member"
         case .notAcknowledged(let attempts): "no member acknowledged the event in time (\(attempts) attempts)"
         case .nodeStopped: "the node has stopped"
+        case .invalidEvent(let reason): "invalid event: \(reason)"
         }
     }
 }

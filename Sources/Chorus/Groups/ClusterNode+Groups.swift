@@ -10,6 +10,20 @@ import ChorusWire
 /// try await node.join(scope: "jobs", group: "resize", worker)
 /// for await message in worker.messages { ... }
 /// ```
+/// A group as one node sees it at one moment: every member in the cluster and this node's own,
+/// sorted, a member listed once per join.
+public struct GroupView: Sendable, Equatable {
+    public var members: [GroupMemberID]
+    public var localMembers: [GroupMemberID]
+}
+
+/// A scope as one node sees it at one moment: its groups with a member anywhere, and those with a
+/// member on this node, sorted.
+public struct ScopeView: Sendable, Equatable {
+    public var groups: [String]
+    public var localGroups: [String]
+}
+
 extension ClusterNode {
     /// A new member of this node that receives its messages through its mailbox, `messages`.
     public func makeMember() -> GroupMember {
@@ -94,10 +108,22 @@ extension ClusterNode {
     /// Sends `payload` to a member, from `sender` (one of this node's members) or from the node.
     /// A local member gets it in-process; a remote one over the link to its node. Returns the
     /// path, or nil when the member is not known here (ended, or its node is not a peer).
+    /// Throws `payloadTooLarge` past `GroupsLimits.maxPayload` bytes, `nodeStopped` after `stop()`.
     @discardableResult
-    public func send(_ payload: [UInt8], to member: GroupMemberID, from sender: GroupMember? = nil) async -> DeliveryPath? {
+    public func send(_ payload: [UInt8], to member: GroupMemberID, from sender: GroupMember? = nil) async throws(GroupsError) -> DeliveryPath? {
+        guard payload.count <= GroupsLimits.maxPayload else { throw .payloadTooLarge(bytes: payload.count) }
         let from = sender?.id
-        return (try? await onGroups { $0.send(payload, to: member, from: from) }) ?? nil
+        return try await onGroups { $0.send(payload, to: member, from: from) }
+    }
+
+    /// A group's members and this node's members of it, read together.
+    public func groupView(scope: String, group: String) async -> GroupView {
+        (try? await onGroups { $0.groupView(scope: scope, group: group) }) ?? GroupView(members: [], localMembers: [])
+    }
+
+    /// A scope's groups and this node's groups of it, read together.
+    public func scopeView(scope: String) async -> ScopeView {
+        (try? await onGroups { $0.scopeView(scope: scope) }) ?? ScopeView(groups: [], localGroups: [])
     }
 
     /// Runs `body` on the data loop with the groups shell; a stopped node throws `ESHUTDOWN`

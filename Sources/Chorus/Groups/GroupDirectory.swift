@@ -14,11 +14,15 @@ final class GroupDirectory: Sendable {
         let endpoints: [UInt64: MemberEndpoint]
         /// Topic -> where its subscribers are.
         let topics: [String: TopicRoute]
+        /// Set by the node's stop: broadcast and publish answer `nodeStopped`.
+        let stopped: Bool
 
-        init(groups: [String: [GroupMemberID]] = [:], endpoints: [UInt64: MemberEndpoint] = [:], topics: [String: TopicRoute] = [:]) {
+        init(groups: [String: [GroupMemberID]] = [:], endpoints: [UInt64: MemberEndpoint] = [:], topics: [String: TopicRoute] = [:],
+             stopped: Bool = false) {
             self.groups = groups
             self.endpoints = endpoints
             self.topics = topics
+            self.stopped = stopped
         }
     }
 

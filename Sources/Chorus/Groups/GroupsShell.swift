@@ -251,6 +251,12 @@ final class GroupsShell: @unchecked Sendable {
     // MARK: Reading
 
     func members(scope: String, group: String) -> [GroupMemberID] { core.members(scope: scope, group: group) }
+    func groupView(scope: String, group: String) -> GroupView {
+        GroupView(members: core.members(scope: scope, group: group), localMembers: core.localMembers(scope: scope, group: group))
+    }
+    func scopeView(scope: String) -> ScopeView {
+        ScopeView(groups: core.whichGroups(scope: scope), localGroups: core.whichLocalGroups(scope: scope))
+    }
     func localMembers(scope: String, group: String) -> [GroupMemberID] { core.localMembers(scope: scope, group: group) }
     func whichGroups(scope: String) -> [String] { core.whichGroups(scope: scope) }
     func whichLocalGroups(scope: String) -> [String] { core.whichLocalGroups(scope: scope) }
@@ -331,7 +337,7 @@ final class GroupsShell: @unchecked Sendable {
         broadcasts.stop()
         for endpoint in endpoints.values { endpoint.finish() }
         endpoints = [:]
-        directory.publish(GroupDirectory.Snapshot())
+        directory.publish(GroupDirectory.Snapshot(stopped: true))
         monitors.finishAll()
     }
 }

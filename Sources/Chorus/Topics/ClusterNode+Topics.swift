@@ -43,10 +43,14 @@ extension ClusterNode {
     /// Publishes `payload` on `topic`, from `sender` (a member of this node) or from the node:
     /// this node's subscribers get it at once, on this thread, with no copy of the payload; each
     /// other node with subscribers gets one message. Returns how many nodes it went to, this one
-    /// included when it has subscribers. Throws `nodeStopped` once the node has stopped.
+    /// included when it has subscribers. Throws `payloadTooLarge` past `GroupsLimits.maxPayload`
+    /// bytes, `nodeStopped` once the node has stopped.
     @discardableResult
     public func publish(_ topic: String, _ payload: [UInt8], from sender: GroupMember? = nil) throws(GroupsError) -> Int {
-        guard let route = groups.directory.snapshot.topics[topic] else { return 0 }
+        let snapshot = groups.directory.snapshot
+        if snapshot.stopped { throw .nodeStopped }
+        guard payload.count <= GroupsLimits.maxPayload else { throw .payloadTooLarge(bytes: payload.count) }
+        guard let route = snapshot.topics[topic] else { return 0 }
         let from = sender?.id
         for (_, endpoint) in route.local {
             endpoint.deliver(GroupMessage(from: from, fromNode: uid, content: .published(topic: topic, payload: payload), path: .local))
