@@ -148,10 +148,18 @@ func broadcastFor(_ node: ClusterNode, subscription: String, seconds: Double) ->
 }
 
 /// Receivers' rate: events received per second from `started` to the last arrival, once all
-/// `sent` arrived (or the wait ran out: the rate counts what arrived).
+/// `sent` arrived, or once nothing arrived for a second (events a full link dropped never come;
+/// the rate counts what arrived).
 func receivedRate(_ receipts: Receipts, sent: Int, started: UInt64) async -> Double {
-    let deadline = nowNanos() + 60_000_000_000
-    while receipts.count.load(ordering: .relaxed) < sent && nowNanos() < deadline {
+    var lastCount = -1, lastChange = nowNanos()
+    while receipts.count.load(ordering: .relaxed) < sent {
+        let count = receipts.count.load(ordering: .relaxed), now = nowNanos()
+        if count != lastCount {
+            lastCount = count
+            lastChange = now
+        } else if now - lastChange > 1_000_000_000 {
+            break
+        }
         try? await Task.sleep(for: .milliseconds(2))
     }
     let got = receipts.count.load(ordering: .relaxed)

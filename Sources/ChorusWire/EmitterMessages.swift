@@ -115,15 +115,14 @@ public struct EmitterDelivery: WireBody, Sendable, Equatable, Hashable {
     }
 
     public func encode(to writer: inout WireWriter) {
-        writer.writeUInt64(to.node.rawValue)
-        writer.writeUInt64(to.serial)
+        to.encode(to: &writer)
         writer.writeString(group, maxBytes: GroupsLimits.maxGroupName)
         writer.writeUInt64(ackID)
         event.encode(to: &writer)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        to = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
+        to = try GroupMemberID(from: &reader)
         group = try reader.readString(maxBytes: GroupsLimits.maxGroupName)
         ackID = try reader.readUInt64()
         event = try EmitterEvent(from: &reader)

@@ -10,7 +10,7 @@
 /// `node` is the uid of the node run that owns it, so members of a restarted node are never taken
 /// for the old ones; `serial` is that node's own counter. Text form: `<16 hex digits>.<serial>`,
 /// e.g. `00c0ffee00c0ffee.7`.
-public struct GroupMemberID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct GroupMemberID: WireBody, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var node: NodeUID
     public var serial: UInt64
 
@@ -32,6 +32,27 @@ public struct GroupMemberID: Hashable, Comparable, Sendable, CustomStringConvert
 
     public static func < (lhs: GroupMemberID, rhs: GroupMemberID) -> Bool {
         lhs.node != rhs.node ? lhs.node < rhs.node : lhs.serial < rhs.serial
+    }
+
+    /// node uid, serial: two UInt64, 16 bytes.
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(node.rawValue)
+        writer.writeUInt64(serial)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        node = NodeUID(rawValue: try reader.readUInt64())
+        serial = try reader.readUInt64()
+    }
+
+    /// A sender that may be absent: a flag, then the id when present.
+    static func encode(sender: GroupMemberID?, to writer: inout WireWriter) {
+        writer.writeBool(sender != nil)
+        sender?.encode(to: &writer)
+    }
+
+    static func readSender(from reader: inout WireReader) throws(WireError) -> GroupMemberID? {
+        try reader.readBool() ? try GroupMemberID(from: &reader) : nil
     }
 }
 
@@ -222,25 +243,16 @@ public struct MemberMessage: WireBody, Sendable, Equatable, Hashable {
         self.payload = payload
     }
 
-    /// to (node uid, serial), a flag and the sender if any, then the payload with a UInt32 length.
+    /// to, a flag and the sender if any, then the payload with a UInt32 length.
     public func encode(to writer: inout WireWriter) {
-        writer.writeUInt64(to.node.rawValue)
-        writer.writeUInt64(to.serial)
-        writer.writeBool(from != nil)
-        if let from {
-            writer.writeUInt64(from.node.rawValue)
-            writer.writeUInt64(from.serial)
-        }
+        to.encode(to: &writer)
+        GroupMemberID.encode(sender: from, to: &writer)
         writer.writeBytes(payload)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        to = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
-        if try reader.readBool() {
-            from = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
-        } else {
-            from = nil
-        }
+        to = try GroupMemberID(from: &reader)
+        from = try GroupMemberID.readSender(from: &reader)
         payload = try reader.readBytes()
     }
 }
@@ -261,21 +273,13 @@ public struct TopicMessage: WireBody, Sendable, Equatable, Hashable {
 
     public func encode(to writer: inout WireWriter) {
         writer.writeString(topic, maxBytes: GroupsLimits.maxGroupName)
-        writer.writeBool(from != nil)
-        if let from {
-            writer.writeUInt64(from.node.rawValue)
-            writer.writeUInt64(from.serial)
-        }
+        GroupMemberID.encode(sender: from, to: &writer)
         writer.writeBytes(payload)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         topic = try reader.readString(maxBytes: GroupsLimits.maxGroupName)
-        if try reader.readBool() {
-            from = GroupMemberID(node: NodeUID(rawValue: try reader.readUInt64()), serial: try reader.readUInt64())
-        } else {
-            from = nil
-        }
+        from = try GroupMemberID.readSender(from: &reader)
         payload = try reader.readBytes()
     }
 }

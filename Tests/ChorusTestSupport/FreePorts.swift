@@ -1,27 +1,37 @@
 import Foundation
 
-/// Free loopback ports, found by binding port 0 for both UDP and TCP.
+/// Free loopback ports for test nodes, each free for both TCP and UDP.
+///
+/// They are drawn at random from 24000..<32000, below the kernel's ephemeral range (32768 and
+/// up by default): a port handed out by binding port 0 is an ephemeral one, and the many
+/// outgoing connections a test suite makes can take it between the check and the node's bind.
+/// Ports of this range are never given to an outgoing connection.
 public enum FreePorts {
+    static let range: Range<UInt16> = 24_000..<32_000
+
     public static func take(_ count: Int) throws -> [UInt16] {
         var ports: [UInt16] = []
         var sockets: [Int32] = []
         defer { sockets.forEach { close($0) } }
+        var random = SystemRandomNumberGenerator()
+        var attempts = 0
         while ports.count < count {
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            attempts += 1
+            guard attempts < 10_000 else { throw POSIXError(.EADDRINUSE) }
+            let port = UInt16.random(in: range, using: &random)
+            guard !ports.contains(port) else { continue }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(tcp, $0, &length) } }
+            address.sin_port = port.bigEndian
+            // Held open until every port is chosen, so that no two callers in this process get it.
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let tcpBound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             sockets.append(tcp)
-            let port = UInt16(bigEndian: address.sin_port)
-            // The same port must be free for UDP too.
             let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let udpBound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             close(udp)
-            if bound == 0 && port < 64000 { ports.append(port) }
+            if tcpBound == 0 && udpBound == 0 { ports.append(port) }
         }
         return ports
     }

@@ -50,8 +50,7 @@ extension ClusterNode {
             }
             return BroadcastReceipt(member: member, path: .local)
         }
-        let shell = groups
-        guard shell.loop.execute({ shell.sendEvent(event, group: group, to: member, ackID: 0) }) else { throw .nodeStopped }
+        guard groups.enqueue(GroupsShell.OutboundEvent(member: member, group: group, event: event)) else { throw .nodeStopped }
         return BroadcastReceipt(member: member, path: .remote)
     }
 

@@ -31,14 +31,19 @@ final class GroupsShell: @unchecked Sendable {
     private var addressOf: [NodeUID: String] = [:]
     /// Peers that had a link before: a new link to one of them is a reconnection.
     private var linked: Set<NodeUID> = []
-    private var timer: LoopTimer?
-    private var armedFor: ProtocolTime?
+    private var timer = DeadlineTimer()
     private var stopped = false
     private let serials = Atomic<UInt64>(0)
     /// What broadcasts read without coming to this loop; republished when emitter groups change.
     let directory: GroupDirectory
     private var directoryChanged = false
     private(set) var broadcasts: EmitterBroadcasts!
+    /// Plain broadcasts to remote members, waiting for the next drain.
+    private let outbound = Inbox<OutboundEvent>()
+    /// Per peer, the frames of one drain, sent as one write.
+    private var batches: [NodeUID: [UInt8]] = [:]
+    /// A batch goes out once it reaches this size, so that one write stays moderate.
+    private static let batchBytes = 256 << 10
 
     init(loop: EventLoop, node: NodeUID, settings: GroupsSettings, links: PeerLinks, logger: Logger) {
         self.loop = loop
@@ -50,7 +55,7 @@ final class GroupsShell: @unchecked Sendable {
         self.broadcasts = EmitterBroadcasts(loop: loop, shell: self)
     }
 
-    private static var now: ProtocolTime { ProtocolTime(nanos: EventLoop.monotonicNanos()) }
+    private static var now: ProtocolTime { DeadlineTimer.now }
 
     var node: NodeUID { core.node }
 
@@ -220,6 +225,36 @@ final class GroupsShell: @unchecked Sendable {
         }
     }
 
+    /// Queues a plain broadcast to a remote member from any thread; the loop sends it with the
+    /// others of its batch. False once the node has stopped.
+    func enqueue(_ item: OutboundEvent) -> Bool {
+        guard outbound.push(item) else { return true }
+        return loop.execute { [self] in drainOutbound() }
+    }
+
+    /// Encodes every queued broadcast into one buffer per peer and sends each buffer as one write.
+    private func drainOutbound() {
+        guard !stopped else { return }
+        for item in outbound.takeAll() {
+            let delivery = EmitterDelivery(to: item.member, group: item.group, ackID: 0, event: item.event)
+            WireCodec.encode(.emitterDelivery(delivery), into: &batches[item.member.node, default: []])
+            if batches[item.member.node]!.count >= Self.batchBytes { flushBatch(to: item.member.node) }
+        }
+        for node in batches.keys where !batches[node]!.isEmpty { flushBatch(to: node) }
+    }
+
+    private func flushBatch(to node: NodeUID) {
+        if let address = addressOf[node] { links.send(batches[node]!, toNodeAt: address) }
+        batches[node]!.removeAll(keepingCapacity: true)
+    }
+
+    /// One plain broadcast for one remote member.
+    struct OutboundEvent: Sendable {
+        let member: GroupMemberID
+        let group: String
+        let event: EmitterEvent
+    }
+
     /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads.
     private func publishDirectory() {
         var groups: [String: [GroupMemberID]] = [:]
@@ -314,15 +349,8 @@ final class GroupsShell: @unchecked Sendable {
 
     private func rearm() {
         guard !stopped else { return }
-        let deadline = core.nextDeadline
-        if timer != nil, armedFor == deadline { return }
-        timer?.cancel()
-        let now = Self.now
-        let millis = deadline > now ? (deadline.nanos - now.nanos + 999_999) / 1_000_000 : 0
-        armedFor = deadline
-        timer = loop.scheduleTimer(afterMillis: millis) { [unowned self] _ in
-            self.timer = nil
-            self.armedFor = nil
+        timer.arm(for: core.nextDeadline, on: loop) { [unowned self] in
+            self.timer.fired()
             guard !self.stopped else { return }
             self.perform(self.core.tick(now: Self.now))
         }
@@ -332,8 +360,7 @@ final class GroupsShell: @unchecked Sendable {
     func stop() {
         loop.preconditionInLoop()
         stopped = true
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         broadcasts.stop()
         for endpoint in endpoints.values { endpoint.finish() }
         endpoints = [:]

@@ -34,8 +34,7 @@ final class MembershipShell: @unchecked Sendable {
     private let logger: Logger
     private let rejections: RejectionLog
     private let metrics = MembershipMetrics()
-    private var timer: LoopTimer?
-    private var armedFor: ProtocolTime?
+    private var timer = DeadlineTimer()
     private var joinTimer: LoopTimer?
     private var quietTimer: LoopTimer?
     private var leaveDone: (() -> Void)?
@@ -61,7 +60,7 @@ final class MembershipShell: @unchecked Sendable {
                             random: .fromSystem(), now: Self.now)
     }
 
-    private static var now: ProtocolTime { ProtocolTime(nanos: EventLoop.monotonicNanos()) }
+    private static var now: ProtocolTime { DeadlineTimer.now }
 
     // MARK: Inputs
 
@@ -187,8 +186,7 @@ final class MembershipShell: @unchecked Sendable {
 
     private func goQuiet() {
         quiet = true
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         joinTimer?.cancel()
         joinTimer = nil
         for held in delayed.values { held.cancel() }
@@ -297,15 +295,8 @@ final class MembershipShell: @unchecked Sendable {
     /// Arms the timer for the core's next deadline, unless it is armed for it already.
     private func rearm() {
         guard !quiet else { return }
-        let deadline = swim.nextDeadline
-        if timer != nil, armedFor == deadline { return }
-        timer?.cancel()
-        let now = Self.now
-        let millis = deadline > now ? (deadline.nanos - now.nanos + 999_999) / 1_000_000 : 0
-        armedFor = deadline
-        timer = loop.scheduleTimer(afterMillis: millis) { [unowned self] _ in
-            self.timer = nil
-            self.armedFor = nil
+        timer.arm(for: swim.nextDeadline, on: loop) { [unowned self] in
+            self.timer.fired()
             guard !self.quiet else { return }
             self.perform(self.swim.tick(now: Self.now))
         }

@@ -78,6 +78,12 @@ public final class ClusterNode: Sendable {
         }
     }
 
+    deinit {
+        // A node released without `stop()`: its loops stop here, before its shells go, so that
+        // no callback ever runs on a shell that no longer exists. (After `stop()` this does nothing.)
+        for loop in [dataLoop, failureDetectorLoop] where !loop.inLoop { try? loop.shutdown() }
+    }
+
     private static func wallClockNanos() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
