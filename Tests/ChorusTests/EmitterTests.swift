@@ -149,6 +149,23 @@ struct EmitterTests {
         for node in nodes.reversed() { await node.stop() }
     }
 
+    @Test("given a burst of remote broadcasts far larger than a link holds (300,000 events, ~85 MB), every event arrives: the broadcaster waits for room")
+    func burstIsFlowControlled() async throws {
+        let nodes = try await GroupsAPITests.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let deliveries = Deliveries()
+        let remote = Self.recordingMember(b, deliveries)
+        try await b.joinEmitters(store: "s", subscription: "x", remote)
+        #expect(await Self.eventually(.seconds(5)) { await a.emitters(store: "s", subscription: "x") == [remote.id] })
+        // When
+        let burst = 300_000
+        let event = Self.event("burst")
+        for _ in 0..<burst { try a.broadcast(store: "s", subscription: "x", event: event) }
+        // Then
+        #expect(await Self.eventually(.seconds(60)) { deliveries.count == burst }, "\(deliveries.count) of \(burst) arrived")
+        for node in nodes.reversed() { await node.stop() }
+    }
+
     @Test("given acknowledged broadcasts across three nodes and one node crashing in the middle, every acknowledged event reached a member")
     func acknowledgedSurvivesCrash() async throws {
         let nodes = try await GroupsAPITests.cluster(3)

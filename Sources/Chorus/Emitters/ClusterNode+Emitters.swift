@@ -1,6 +1,9 @@
 import ChorusGroups
 import ChorusLoop
 import ChorusWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// reckon_db's emitter groups, cluster-wide: the emitters of a `(store, subscription)` are a
 /// group in the `emitters` scope; a broadcast hands an event to one of them chosen uniformly at
@@ -32,7 +35,9 @@ extension ClusterNode {
     /// Hands `event` to one emitter of the subscription, chosen uniformly at random among the
     /// group's distinct members in the cluster. A local one gets it at once, on this thread, with
     /// no encoding and no copy of its payload; a remote one gets it over its node's link, batched
-    /// with other frames. Fire and forget, as reckon_db: if the chosen member's node fails, the
+    /// with other frames; while the links to other nodes cannot keep up, the call waits for room
+    /// (as Erlang suspends a sender on a busy distribution port). Fire and forget, as reckon_db:
+    /// if the chosen member's node fails, the
     /// event is lost (see `broadcastAcknowledged`). Throws `noEmitters` when the group is empty,
     /// `invalidEvent` for an event beyond the wire's limits, `nodeStopped` after `stop()`.
     @discardableResult
@@ -50,7 +55,16 @@ extension ClusterNode {
             }
             return BroadcastReceipt(member: member, path: .local)
         }
-        guard groups.enqueue(GroupsShell.OutboundEvent(member: member, group: group, event: event)) else { throw .nodeStopped }
+        // Flow control, as Erlang suspends a sender on a busy distribution port: while the links
+        // cannot keep up, a broadcaster off the loop waits for room instead of piling events up.
+        let shell = groups
+        if !shell.loop.inLoop {
+            while shell.outboundBacklog.load(ordering: .relaxed) > GroupsShell.maxOutboundBacklog {
+                if shell.directory.snapshot.stopped { throw .nodeStopped }
+                usleep(50)
+            }
+        }
+        guard shell.enqueue(GroupsShell.OutboundEvent(member: member, group: group, event: event)) else { throw .nodeStopped }
         return BroadcastReceipt(member: member, path: .remote)
     }
 

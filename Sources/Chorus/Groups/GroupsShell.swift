@@ -40,10 +40,17 @@ final class GroupsShell: @unchecked Sendable {
     private(set) var broadcasts: EmitterBroadcasts!
     /// Plain broadcasts to remote members, waiting for the next drain.
     private let outbound = Inbox<OutboundEvent>()
+    /// Taken from the inbox, not sent yet: their peer's link was full.
+    private var held: [OutboundEvent] = []
+    private var heldHead = 0
+    /// Plain broadcasts queued and not yet handed to a link, for the broadcasters' flow control.
+    let outboundBacklog = Atomic<Int>(0)
+    /// A broadcaster waits while this many are queued (see `ClusterNode.broadcast`).
+    static let maxOutboundBacklog = 65_536
     /// Per peer, the frames of one drain, sent as one write.
     private var batches: [NodeUID: [UInt8]] = [:]
     /// A batch goes out once it reaches this size, so that one write stays moderate.
-    private static let batchBytes = 256 << 10
+    private static let batchBytes = 64 << 10
 
     init(loop: EventLoop, node: NodeUID, settings: GroupsSettings, links: PeerLinks, logger: Logger) {
         self.loop = loop
@@ -228,19 +235,43 @@ final class GroupsShell: @unchecked Sendable {
     /// Queues a plain broadcast to a remote member from any thread; the loop sends it with the
     /// others of its batch. False once the node has stopped.
     func enqueue(_ item: OutboundEvent) -> Bool {
+        outboundBacklog.wrappingAdd(1, ordering: .relaxed)
         guard outbound.push(item) else { return true }
         return loop.execute { [self] in drainOutbound() }
     }
 
-    /// Encodes every queued broadcast into one buffer per peer and sends each buffer as one write.
-    private func drainOutbound() {
+    /// Encodes queued broadcasts into one buffer per peer and sends each buffer as one write,
+    /// in order, until a peer's link is full: the rest waits for that link to drain
+    /// (`PeerLinks.onWritable`), so a burst never piles up in the links' overflow.
+    func drainOutbound() {
         guard !stopped else { return }
-        for item in outbound.takeAll() {
+        if heldHead == held.count {
+            held = outbound.takeAll()
+            heldHead = 0
+        } else {
+            held.append(contentsOf: outbound.takeAll())
+        }
+        var sent = 0
+        while heldHead < held.count {
+            let item = held[heldHead]
+            guard let address = addressOf[item.member.node] else {
+                heldHead += 1 // its node is gone: the event is lost, as a fire-and-forget one may be
+                sent += 1
+                continue
+            }
+            if !links.isWritable(toNodeAt: address) && batches[item.member.node, default: []].isEmpty { break }
             let delivery = EmitterDelivery(to: item.member, group: item.group, ackID: 0, event: item.event)
             WireCodec.encode(.emitterDelivery(delivery), into: &batches[item.member.node, default: []])
+            heldHead += 1
+            sent += 1
             if batches[item.member.node]!.count >= Self.batchBytes { flushBatch(to: item.member.node) }
         }
         for node in batches.keys where !batches[node]!.isEmpty { flushBatch(to: node) }
+        if heldHead == held.count {
+            held.removeAll(keepingCapacity: true)
+            heldHead = 0
+        }
+        outboundBacklog.wrappingSubtract(sent, ordering: .relaxed)
     }
 
     private func flushBatch(to node: NodeUID) {

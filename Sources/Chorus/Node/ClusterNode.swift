@@ -67,6 +67,7 @@ public final class ClusterNode: Sendable {
         membership.onEvent = { event in dataLoop.execute { groups.membershipChanged(event) } }
         links.onGroups = { [unowned groups] message, peer in groups.received(message, from: peer) }
         links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
+        links.onWritable = { [unowned groups] _ in groups.drainOutbound() }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }
         links.onMembership = { [weak membership] message, address in
             guard let membership else { return }

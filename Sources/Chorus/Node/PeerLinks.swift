@@ -36,6 +36,10 @@ final class PeerLink {
         return true
     }
 
+    /// Whether a frame sent now would go straight to the connection (nothing waits in the
+    /// overflow and the connection is under its high watermark).
+    var isWritable: Bool { overflowHead == overflow.count && connection.isWritable }
+
     /// The connection drained: sends what waits until it refuses again.
     func drainOverflow() {
         while overflowHead < overflow.count {
@@ -117,6 +121,8 @@ final class PeerLinks: @unchecked Sendable {
     /// Groups messages from established links, with the sender as its hello named it. Set before
     /// `start`; called on this loop.
     var onGroups: ((Message, PeerInfo) -> Void)?
+    /// The link to this address can take frames again after it refused some. Called on this loop.
+    var onWritable: ((String) -> Void)?
     /// A link to a node of the cluster finished its hello exchange. Called on this loop.
     var onLinkEstablished: ((PeerInfo) -> Void)?
     /// A frame for this address could not be delivered; `true` when the connection was refused.
@@ -168,6 +174,13 @@ final class PeerLinks: @unchecked Sendable {
         } else {
             dial(address, frames: [frame])
         }
+    }
+
+    /// Whether frames to `address` would go out now: false only while an established link to it
+    /// holds frames back (the peer reads slower than we send). With no link yet, `send` dials.
+    func isWritable(toNodeAt address: String) -> Bool {
+        loop.preconditionInLoop()
+        return route(to: address)?.isWritable ?? true
     }
 
     /// The established link frames to `address` take: the route while it stands, else any
@@ -261,7 +274,10 @@ final class PeerLinks: @unchecked Sendable {
         links[key] = link
         linksGauge.record(links.count)
         connection.onFrame = { [unowned self, unowned link] frame in self.received(frame, on: link) }
-        connection.onWritable = { [unowned link] in link.drainOverflow() }
+        connection.onWritable = { [unowned self, unowned link] in
+            link.drainOverflow()
+            if link.isWritable, let address = link.peerAddress { self.onWritable?(address) }
+        }
         connection.onClose = { [weak self] reason in
             guard let self else { return }
             self.links.removeValue(forKey: key)
