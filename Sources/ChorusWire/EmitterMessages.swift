@@ -43,14 +43,18 @@ public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
     /// frame. An event that fails cannot be sent to another node.
     public func checkLimits(overhead: Int = 1024) throws(WireError) {
         var total = overhead + 8 + 8 + 8 + 1
-        for (name, text) in [("event_id", eventID), ("event_type", eventType), ("stream_id", streamID),
-                             ("data_content_type", dataContentType), ("metadata_content_type", metadataContentType)] {
+        func string(_ name: StaticString, _ text: String) throws(WireError) {
             let bytes = text.utf8.count
             guard bytes <= WireLimits.maxStringBytes else {
                 throw .malformed("\(name) is \(bytes) bytes, over the limit of \(WireLimits.maxStringBytes)")
             }
             total += 2 + bytes
         }
+        try string("event_id", eventID)
+        try string("event_type", eventType)
+        try string("stream_id", streamID)
+        try string("data_content_type", dataContentType)
+        try string("metadata_content_type", metadataContentType)
         if let tags {
             guard tags.count <= Self.maxTags else { throw .malformed("\(tags.count) tags, over the limit of \(Self.maxTags)") }
             for tag in tags {

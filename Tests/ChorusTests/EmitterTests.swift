@@ -47,6 +47,13 @@ struct EmitterTests {
         #expect(EmitterNames.emitterName(store: "orders", subscription: "billing") == "orders_billing_emitter")
         #expect(EmitterNames.emitterName(store: "orders", subscription: "billing", number: 3) == "orders_billing_emitter_3")
         #expect(EmitterNames.group(store: "a:b", subscription: "c") != EmitterNames.group(store: "a", subscription: "b:c"))
+        for (store, subscription) in [("orders", "billing"), ("a:b", "c"), ("a", "b:c"), ("", ""), ("ノード", "$all"), ("x", ":emitters")] {
+            #expect(EmitterNames.key(ofGroup: EmitterNames.group(store: store, subscription: subscription))
+                    == EmitterKey(store: store, subscription: subscription), "\(store) / \(subscription) reads back")
+        }
+        for name in ["orders", "6:orders:billing", "7:orders:billing:emitters", "x:orders:b:emitters", ":a:b:emitters", "99:a:emitters"] {
+            #expect(EmitterNames.key(ofGroup: name) == nil, "\(name) is no emitter group's name")
+        }
         let registry = EmitterRegistry()
         #expect(registry.retrieveEmitters(store: "orders", subscription: "billing") == [])
         let pool = registry.persistEmitters(store: "orders", subscription: "billing", poolSize: 3)

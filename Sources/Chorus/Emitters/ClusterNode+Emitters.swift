@@ -46,13 +46,13 @@ extension ClusterNode {
         let snapshot = directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }
-        let group = EmitterNames.group(store: store, subscription: subscription)
-        guard let members = snapshot.groups[group], !members.isEmpty else { throw .noEmitters }
-        let member = members[directory.randomIndex(below: members.count)]
+        guard let route = snapshot.emitters[EmitterKey(store: store, subscription: subscription)], !route.members.isEmpty else {
+            throw .noEmitters
+        }
+        let index = directory.randomIndex(below: route.members.count)
+        let member = route.members[index]
         if member.node == uid {
-            if let endpoint = snapshot.endpoints[member.serial] {
-                endpoint.deliver(GroupMessage(from: nil, fromNode: uid, content: .event(event), path: .local))
-            }
+            route.endpoints[index]?.deliver(GroupMessage(from: nil, fromNode: uid, content: .event(event), path: .local))
             return BroadcastReceipt(member: member, path: .local)
         }
         // Flow control, as Erlang suspends a sender on a busy distribution port: while the links
@@ -64,7 +64,7 @@ extension ClusterNode {
                 usleep(50)
             }
         }
-        guard shell.enqueue(GroupsShell.OutboundEvent(member: member, group: group, event: event)) else { throw .nodeStopped }
+        guard shell.enqueue(GroupsShell.OutboundEvent(member: member, group: route.group, event: event)) else { throw .nodeStopped }
         return BroadcastReceipt(member: member, path: .remote)
     }
 

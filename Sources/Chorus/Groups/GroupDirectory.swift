@@ -3,27 +3,32 @@ import ChorusWire
 import Synchronization
 
 /// What the hot paths read, from any thread, without a lock: for broadcast, the distinct members
-/// of every emitter group and the endpoints of this node's members among them; for publish, each
+/// of every emitter group and the endpoints of this node's members among them, by subscription
+/// (no group name is built per broadcast); for publish, each
 /// topic's local subscribers and the other nodes that have subscribers. The groups shell
 /// publishes a new snapshot (one atomic swap) after each input that changed any of it.
 final class GroupDirectory: Sendable {
     final class Snapshot: AtomicReference, Sendable {
-        /// Emitter group name -> its distinct members in the cluster.
-        let groups: [String: [GroupMemberID]]
-        /// Endpoints of this node's members of emitter groups, by serial.
-        let endpoints: [UInt64: MemberEndpoint]
+        /// Each subscription's emitter group.
+        let emitters: [EmitterKey: EmitterRoute]
         /// Topic -> where its subscribers are.
         let topics: [String: TopicRoute]
         /// Set by the node's stop: broadcast and publish answer `nodeStopped`.
         let stopped: Bool
 
-        init(groups: [String: [GroupMemberID]] = [:], endpoints: [UInt64: MemberEndpoint] = [:], topics: [String: TopicRoute] = [:],
-             stopped: Bool = false) {
-            self.groups = groups
-            self.endpoints = endpoints
+        init(emitters: [EmitterKey: EmitterRoute] = [:], topics: [String: TopicRoute] = [:], stopped: Bool = false) {
+            self.emitters = emitters
             self.topics = topics
             self.stopped = stopped
         }
+    }
+
+    /// An emitter group: its name in the emitters scope, its distinct members in the cluster, and
+    /// beside each, its endpoint when it is a live member of this node.
+    struct EmitterRoute: Sendable {
+        var group: String
+        var members: [GroupMemberID] = []
+        var endpoints: [MemberEndpoint?] = []
     }
 
     /// Where a topic's subscribers are: this node's (each once, however often it subscribed), and

@@ -288,14 +288,13 @@ final class GroupsShell: @unchecked Sendable {
 
     /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads.
     private func publishDirectory() {
-        var groups: [String: [GroupMemberID]] = [:]
-        var local: [UInt64: MemberEndpoint] = [:]
+        var emitters: [EmitterKey: GroupDirectory.EmitterRoute] = [:]
         for group in core.whichGroups(scope: EmitterNames.scope) {
-            let members = core.distinctMembers(scope: EmitterNames.scope, group: group)
-            groups[group] = members
-            for member in members where member.node == core.node {
-                if let endpoint = endpoints[member.serial] { local[member.serial] = endpoint }
-            }
+            guard let key = EmitterNames.key(ofGroup: group) else { continue } // joined by name, not by broadcast's rules
+            var route = GroupDirectory.EmitterRoute(group: group)
+            route.members = core.distinctMembers(scope: EmitterNames.scope, group: group)
+            route.endpoints = route.members.map { $0.node == core.node ? endpoints[$0.serial] : nil }
+            emitters[key] = route
         }
         var topics: [String: GroupDirectory.TopicRoute] = [:]
         for topic in core.whichGroups(scope: TopicNames.scope) {
@@ -311,7 +310,7 @@ final class GroupsShell: @unchecked Sendable {
             route.remoteNodes = nodes.sorted()
             topics[topic] = route
         }
-        directory.publish(GroupDirectory.Snapshot(groups: groups, endpoints: local, topics: topics))
+        directory.publish(GroupDirectory.Snapshot(emitters: emitters, topics: topics))
     }
 
     // MARK: Reading
