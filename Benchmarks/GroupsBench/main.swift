@@ -293,8 +293,8 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     withExtendedLifetime(keep) {}
     func number(_ x: Double) -> String { x.isFinite ? String(Double(Int(x * 10)) / 10) : "null" }
     func whole(_ x: Double) -> String { x.isFinite ? String(Int(x)) : "null" }
-    return "{\"impl\":\"chorus\",\"run\":\(run),\"local_sends_per_s\":\(Int(localRate)),"
-        + "\"remote_sends_per_s\":\(Int(remoteRate)),\"half_local_sends_per_s\":\(Int(halfRate)),"
+    return "{\"impl\":\"chorus\",\"run\":\(run),\"local_sends_per_s\":\(whole(localRate)),"
+        + "\"remote_sends_per_s\":\(whole(remoteRate)),\"half_local_sends_per_s\":\(whole(halfRate)),"
         + "\"remote_latency_p50_us\":\(number(latencyP50)),\"remote_latency_p99_us\":\(number(latencyP99)),"
         + "\"join_visible_p50_us\":\(number(joinP50)),\"join_visible_p99_us\":\(number(joinP99)),"
         + "\"joins_10k_visible_ms\":\(number(bulkMillis))}"
