@@ -96,7 +96,9 @@ public struct SWIMInstance: Sendable {
 
     // MARK: Inputs
 
-    /// Joins through `seeds` (addresses): a push-pull sync with each.
+    /// Joins through `seeds` (addresses): a push-pull sync with each, and this node's own alive
+    /// news queued for gossip, so that it spreads its existence itself from its first gossip round
+    /// instead of waiting for the seeds' gossip to reach everyone (memberlist does the same).
     ///
     /// A follow-up sync with a random member comes two probe intervals later: members that join
     /// together learn of each other mostly by gossip, and gossip sent while a sender still
@@ -106,6 +108,7 @@ public struct SWIMInstance: Sendable {
         for seed in seeds where seed != address {
             outbox.append(.sync(fullState(isReply: false, isJoin: true), to: seed))
         }
+        broadcast(selfMember.gossip(includingMeta: true))
         nextPushPullAt = min(nextPushPullAt, now + settings.probeInterval * 2)
         return drain()
     }

@@ -143,3 +143,29 @@ struct SuspicionRulesTests {
         #expect(deadAt == .millis(4_000))
     }
 }
+
+/// How a joining member makes itself known.
+@Suite("Joining")
+struct JoiningTests {
+    @Test("given a member that joins through a seed, then it gossips its own alive news from its first gossip round")
+    func joinerGossipsItself() {
+        let me = SuspicionRulesTests.me, seed = SuspicionRulesTests.b
+        var a = SWIMInstance(me: me, address: "a:1", settings: .lan, random: ProtocolRandom(seed: 3), now: .zero)
+        // When: it joins, and the seed's answer tells it of the seed and another member
+        let join = a.join(seeds: ["b:1"], now: .zero)
+        #expect(join.contains { if case .sync(_, "b:1") = $0 { true } else { false } })
+        let known = [MemberGossip(member: seed, address: "b:1", state: MemberState(.alive, .zero), meta: []),
+                     MemberGossip(member: SuspicionRulesTests.c, address: "c:1", state: MemberState(.alive, .zero), meta: [])]
+        _ = a.receive(MembershipPacket(sender: seed, senderAddress: "b:1", probe: .none, gossip: known), from: "b:1", now: .zero)
+        // Then: the gossip it sends in its first round carries its own alive news
+        var now = ProtocolTime.zero
+        var told: [MemberGossip] = []
+        while told.isEmpty && now < .seconds(1) {
+            now = a.nextDeadline
+            let directives = a.tick(now: now)
+            told = ["b:1", "c:1"].flatMap { SuspicionRulesTests.gossip(in: directives, to: $0) }.filter { $0.member == me }
+        }
+        #expect(told.first?.state == MemberState(.alive, .zero))
+        #expect(now <= .millis(200), "within one gossip interval (\(now))")
+    }
+}
