@@ -37,6 +37,14 @@ struct Wiring {
         take(directives, from: node)
     }
 
+    /// Nodes A and B, each up for the other and synced.
+    static func connectedPair() -> Wiring {
+        var w = Wiring([0xA, 0xB])
+        w.connectAll()
+        w.deliverAll()
+        return w
+    }
+
     /// Every pair of nodes sees the other as up.
     mutating func connectAll() {
         for node in nodes.keys.sorted() {
@@ -173,10 +181,8 @@ struct Wiring {
 @Suite struct GroupsPeerRulesTests {
     @Test("given two peers, joins and leaves on one are seen on the other, with notifications (pg_SUITE two)")
     func twoPeers() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m = w.member(a, 1)
         // When
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m, m]) }
@@ -221,10 +227,8 @@ struct Wiring {
 
     @Test("given a peer that goes down, all its members leave, with notifications")
     func peerDown() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m1 = w.member(a, 1), m2 = w.member(a, 2), local = w.member(b, 1)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m1, m2]) }
         try w.on(b) { try $0.join(scope: "s", group: "g", members: [local]) }
@@ -241,10 +245,8 @@ struct Wiring {
 
     @Test("given a lost delta, the next one shows a gap and the receiver asks for a sync, then agrees")
     func gapTriggersSync() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m1 = w.member(a, 1), m2 = w.member(a, 2)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m1]) }
         w.deliverAll(dropping: { message, _, _ in if case .delta = message { true } else { false } })
@@ -258,10 +260,8 @@ struct Wiring {
 
     @Test("given a lost last delta, the next digest makes the receiver ask for a sync")
     func digestCatchesLostTail() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m = w.member(a, 1)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m]) }
         w.deliverAll(dropping: { message, _, _ in if case .delta = message { true } else { false } })
@@ -294,10 +294,8 @@ struct Wiring {
 
     @Test("given a duplicated delta, it is applied once")
     func duplicateDeltaIgnored() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m = w.member(a, 1)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m]) }
         let copy = w.inFlight
@@ -308,10 +306,8 @@ struct Wiring {
 
     @Test("given a corrupted view of a peer, its next sync repairs it (pg_SUITE forced_sync)")
     func forcedSync() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m = w.member(a, 1)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m]) }
         w.deliverAll()
@@ -328,10 +324,8 @@ struct Wiring {
 
     @Test("given a delta that takes out a member the receiver never saw, the receiver resyncs")
     func inconsistentLeaveResyncs() throws {
-        var w = Wiring([0xA, 0xB])
+        var w = Wiring.connectedPair()
         let (a, b) = (Wiring.a, Wiring.b)
-        w.connectAll()
-        w.deliverAll()
         let m = w.member(a, 1)
         try w.on(a) { try $0.join(scope: "s", group: "g", members: [m]) }
         w.deliverAll()
