@@ -661,29 +661,39 @@ def run_cluster(impl, n, args, run_no):
 
         # Hang: SIGSTOP a node for good (a hung process, or a host gone silent: its kernel still
         # holds its sockets, so no refused connection tells anyone), until every other live node
-        # marks it dead; then kill it. This is the failure detector alone.
-        hung = c.names[-2]
-        watchers = [x for x in c.names if x not in (hung, victim)]
-        c.killed.add(hung)
+        # marks it dead; then kill it. This is the failure detector alone. With --hangs K, K
+        # nodes in turn (never a seed), so that the figure, random with the time of the hung
+        # node's first probe, rests on K samples per run.
+        hangs = max(1, min(args.hangs, n - 4))
+        all_samples, first_samples, notes = [], [], []
+        for k in range(hangs):
+            hung = c.names[-2 - k]
+            watchers = [x for x in c.names if x not in c.killed and x != hung]
+            c.killed.add(hung)
 
-        def hung_dead(node, view, t):
-            return view.get(hung) == "dead"
+            def hung_dead(node, view, t, hung=hung):
+                return view.get(hung) == "dead"
 
-        hpid = c.procs[hung].pid
-        os.kill(hpid, signal.SIGSTOP)
-        t_stop = time.monotonic()
-        done, _ = poller.run(watchers, hung_dead, args.kill_timeout, only=hung)
-        os.kill(hpid, signal.SIGKILL)
-        c.procs[hung].wait()
-        if len(done) < len(watchers):
-            res["hang_all_s"] = None
-            res["hang_note"] = (f"hang: {len(watchers) - len(done)}/{len(watchers)} never marked it dead "
-                                f"in {args.kill_timeout:g} s")
-        else:
-            res["hang_all_s"] = max(done.values()) - t_stop
-        res["hang_first_s"] = (min(done.values()) - t_stop) if done else None
-        log(f"  {label}: SIGSTOP {hung} for good: first {fmt(res['hang_first_s'])} s, all {fmt(res['hang_all_s'])} s"
-            + (f" ({res['hang_note']})" if "hang_note" in res else ""))
+            hpid = c.procs[hung].pid
+            os.kill(hpid, signal.SIGSTOP)
+            t_stop = time.monotonic()
+            done, _ = poller.run(watchers, hung_dead, args.kill_timeout, only=hung)
+            os.kill(hpid, signal.SIGKILL)
+            c.procs[hung].wait()
+            if len(done) < len(watchers):
+                notes.append(f"hang: {len(watchers) - len(done)}/{len(watchers)} never marked {hung} dead "
+                             f"in {args.kill_timeout:g} s")
+            else:
+                all_samples.append(max(done.values()) - t_stop)
+            if done:
+                first_samples.append(min(done.values()) - t_stop)
+            log(f"  {label}: SIGSTOP {hung} for good: first {fmt(first_samples[-1] if done else None)} s, "
+                f"all {fmt(all_samples[-1] if len(done) == len(watchers) else None)} s")
+        res["hang_all_samples"] = all_samples
+        res["hang_all_s"] = statistics.median(all_samples) if all_samples and not notes else None
+        res["hang_first_s"] = statistics.median(first_samples) if first_samples else None
+        if notes:
+            res["hang_note"] = "; ".join(notes)
         c.check_alive()
         res["poller_cpu_pct"] = 100.0 * poller.cpu_s / poller.wall_s if poller.wall_s else None
         res["poll_ms"] = 1000.0 * poller.request_s / poller.requests if poller.requests else None
@@ -747,6 +757,21 @@ def report(results, args):
             ("kill all", "kill_all_s"), ("kill 1st", "kill_first_s"), ("hang all", "hang_all_s"),
             ("hang 1st", "hang_first_s")]
     tail = [("idle CPU%", "idle_cpu_pct", 2), ("RSS MiB", "rss_mib", 1), ("anon MiB", "anon_mib", 1)]
+    pooled = {}
+    for r in results:
+        pooled.setdefault((r["n"], r["impl"]), []).extend(r.get("hang_all_samples") or [])
+    if any(len(v) > len(runs) for v in pooled.values()):
+        print("hang all, median of every sample (several hung nodes per run):")
+        for n in args.sizes:
+            line = f"  N={n}:"
+            meds = {impl: statistics.median(pooled[(n, impl)]) for impl in impls if pooled.get((n, impl))}
+            for impl in impls:
+                if impl in meds:
+                    line += f" {impl} {meds[impl]:.2f} s ({len(pooled[(n, impl)])} samples)"
+            if len(meds) == 2 and meds.get("serf"):
+                line += f", chorus/serf {meds['chorus'] / meds['serf']:.2f}"
+            print(line)
+        print()
     print(f"medians over {len(runs)} run(s), seconds unless said; pause: worst run")
     head = f"{'N':>3} {'impl':<11}" + "".join(f" {h:>8}" for h, _ in cols) + f" {'pause dead':>10} {'suspect':>7}" \
         + "".join(f" {h:>9}" for h, _, _ in tail)
@@ -828,6 +853,8 @@ def main():
     ap.add_argument("--pause", type=float, default=2)
     ap.add_argument("--pause-watch", type=float, default=10)
     ap.add_argument("--kill-timeout", type=float, default=90)
+    ap.add_argument("--hangs", type=int, default=1,
+                    help="nodes SIGSTOPped for good in turn per cluster run (at most N-4)")
     ap.add_argument("--results", help="also append each result as a JSON line here")
     args = ap.parse_args()
     args.impls = [x for x in args.impls.split(",") if x]
