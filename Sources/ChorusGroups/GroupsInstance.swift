@@ -89,9 +89,6 @@ public struct GroupsInstance: Sendable {
         index[scope]?.groups[group]?.distinct ?? []
     }
 
-    /// The peers this node exchanges groups with, sorted.
-    public var peerNodes: [NodeUID] { peers.keys.sorted() }
-
     /// Whether this node holds a full view of `peer` (it answered a sync request).
     public func isSynced(with peer: NodeUID) -> Bool { peers[peer]?.sequence != nil }
 

@@ -149,12 +149,6 @@ final class GroupsShell: @unchecked Sendable {
         perform(core.terminate(GroupMemberID(node: core.node, serial: serial)))
     }
 
-    /// Whether `member` is a live member of this node.
-    func isLive(_ member: GroupMemberID) -> Bool {
-        loop.preconditionInLoop()
-        return member.node == core.node && endpoints[member.serial] != nil
-    }
-
     func join(scope: String, group: String, members: [GroupMemberID]) throws(GroupsError) {
         loop.preconditionInLoop()
         if let ended = members.first(where: { $0.node == core.node && endpoints[$0.serial] == nil }) { throw .memberEnded(ended) }
@@ -325,11 +319,6 @@ final class GroupsShell: @unchecked Sendable {
     func localMembers(scope: String, group: String) -> [GroupMemberID] { core.localMembers(scope: scope, group: group) }
     func whichGroups(scope: String) -> [String] { core.whichGroups(scope: scope) }
     func whichLocalGroups(scope: String) -> [String] { core.whichLocalGroups(scope: scope) }
-
-    func randomMember(scope: String, group: String) -> GroupMemberID? {
-        var random = SystemRandomNumberGenerator()
-        return core.randomMember(scope: scope, group: group, using: &random)
-    }
 
     // MARK: Monitors
 
