@@ -42,6 +42,14 @@ public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
     /// at most `maxTags` tags, and the whole event, with `overhead` bytes of envelope, within a
     /// frame. An event that fails cannot be sent to another node.
     public func checkLimits(overhead: Int = 1024) throws(WireError) {
+        // Fast path, taken by every broadcast: no tags, and the strings together within the
+        // limit of one (so each is).
+        let strings = eventID.utf8.count + eventType.utf8.count + streamID.utf8.count
+            + dataContentType.utf8.count + metadataContentType.utf8.count
+        if tags == nil, strings <= WireLimits.maxStringBytes,
+           overhead + 8 + 8 + 8 + 1 + 5 * 2 + strings + 8 + data.count + metadata.count <= WireLimits.maxFramePayload {
+            return
+        }
         var total = overhead + 8 + 8 + 8 + 1
         func string(_ name: StaticString, _ text: String) throws(WireError) {
             let bytes = text.utf8.count
@@ -97,15 +105,19 @@ public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
             : nil
         timestamp = try reader.readInt64()
         epochMicros = try reader.readInt64()
-        dataContentType = try reader.readString()
-        metadataContentType = try reader.readString()
+        dataContentType = try reader.readString(preferring: Self.commonContentTypes)
+        metadataContentType = try reader.readString(preferring: Self.commonContentTypes)
     }
+
+    /// Content types a decoded event shares instead of allocating its own copy.
+    static let commonContentTypes = ["application/json", "application/octet-stream"]
 }
 
 /// An event for one member of an emitter group, sent by the node that chose it.
 public struct EmitterDelivery: WireBody, Sendable, Equatable, Hashable {
     public var to: GroupMemberID
-    /// The emitter group's name in the emitters scope (it keys the receiver's duplicate filter).
+    /// The emitter group's name in the emitters scope: it keys the receiver's duplicate filter,
+    /// so only an acknowledged delivery needs it; a plain broadcast sends it empty.
     public var group: String
     /// Non-zero when the sender waits for an `EmitterAck` with this id.
     public var ackID: UInt64

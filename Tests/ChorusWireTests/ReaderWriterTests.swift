@@ -87,6 +87,63 @@ import Testing
         }
     }
 
+    @Test("given ASCII, multi-byte UTF-8 and invalid bytes of every length up to 40, readString keeps the valid and refuses the invalid")
+    func stringsOnEachPath() {
+        // The reader checks ASCII a word at a time, the rest through full validation: a non-ASCII
+        // byte at any position of any length must take the second path.
+        for length in 0...40 {
+            for position in [-1] + Array(0..<length) {
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                if position >= 0 { bytes[position] = 0xFF }
+                var writer = WireWriter()
+                writer.writeUInt16(UInt16(length))
+                writer.writeRawBytes(bytes)
+                let encoded = writer.bytes
+                encoded.withUnsafeBytes { raw in
+                    var reader = WireReader(raw)
+                    if position < 0 {
+                        #expect(wireError { _ = try reader.readString() } == nil)
+                    } else {
+                        #expect(wireError { _ = try reader.readString() } == .malformed("string field is not valid UTF-8"))
+                        #expect(reader.offset == 0)
+                    }
+                }
+            }
+        }
+        for text in ["é", "grüße aus köln, viel länger als acht bytes", "🎶", "a🎶b"] {
+            var writer = WireWriter()
+            writer.writeString(text)
+            let encoded = writer.bytes
+            let decoded = encoded.withUnsafeBytes { raw in
+                var reader = WireReader(raw)
+                return try? reader.readString()
+            }
+            #expect(decoded == text)
+        }
+    }
+
+    @Test("given a string field that is one of the preferred strings, or another, readString(preferring:) gives it back either way")
+    func preferredStrings() {
+        let common = ["application/json", "application/octet-stream"]
+        for text in ["application/json", "application/octet-stream", "application/jsoN", "text/plain", ""] {
+            var writer = WireWriter()
+            writer.writeString(text)
+            writer.writeUInt8(7)
+            let encoded = writer.bytes
+            let (decoded, next) = encoded.withUnsafeBytes { raw in
+                var reader = WireReader(raw)
+                return (try? reader.readString(preferring: common), try? reader.readUInt8())
+            }
+            #expect(decoded == text)
+            #expect(next == 7)
+        }
+        // A declared length past the input falls through to readString's error.
+        [UInt8(0x00), 0x10, 0x61].withUnsafeBytes { raw in
+            var reader = WireReader(raw)
+            #expect(wireError { _ = try reader.readString(preferring: common) } == .truncated(needed: 16, available: 1))
+        }
+    }
+
     @Test("given a byte that is not 0 or 1, readBool throws malformed")
     func badBool() {
         #expect(wireError { try Sample(decoding: [0x00, 0x02]) } == .malformed("boolean byte 0x02 is neither 0 nor 1"))
