@@ -83,26 +83,36 @@ func log(_ text: String) { FileHandleStderr.write("[groups-bench] \(text)\n") }
 
 func nowNanos() -> UInt64 { EventLoop.monotonicNanos() }
 
-/// What emitters received: a count, the time of the last arrival, and (when asked) latencies.
+/// What emitters received: a count, the time the last expected event arrived, and (when asked)
+/// latencies. As the Erlang side's counters, a receipt costs a count, not a clock read: the
+/// clock is read once the count reaches what was sent (`expect`).
 final class Receipts: Sendable {
     let count = Atomic<Int>(0)
     let lastNanos = Atomic<UInt64>(0)
+    let expected = Atomic<Int>(.max)
     let latencies = Mutex<[UInt64]>([])
     let recordLatency = Atomic<Bool>(false)
 
     func take(_ message: GroupMessage) {
-        let now = nowNanos()
-        count.wrappingAdd(1, ordering: .relaxed)
-        lastNanos.store(now, ordering: .relaxed)
+        let received = count.wrappingAdd(1, ordering: .relaxed).newValue
+        if received >= expected.load(ordering: .relaxed) { lastNanos.store(nowNanos(), ordering: .relaxed) }
         if recordLatency.load(ordering: .relaxed), let event = message.event {
             let sent = UInt64(bitPattern: event.timestamp)
+            let now = nowNanos()
             latencies.withLock { $0.append(now &- sent) }
         }
+    }
+
+    /// Sets how many events are due; if they are all in already, the time is now.
+    func expect(_ sent: Int) {
+        expected.store(sent, ordering: .relaxed)
+        if count.load(ordering: .relaxed) >= sent { lastNanos.store(nowNanos(), ordering: .relaxed) }
     }
 
     func reset() {
         count.store(0, ordering: .relaxed)
         lastNanos.store(0, ordering: .relaxed)
+        expected.store(.max, ordering: .relaxed)
         latencies.withLock { $0.removeAll() }
     }
 }
@@ -151,6 +161,7 @@ func broadcastFor(_ node: ClusterNode, subscription: String, seconds: Double) ->
 /// `sent` arrived, or once nothing arrived for a second (events a full link dropped never come;
 /// the rate counts what arrived).
 func receivedRate(_ receipts: Receipts, sent: Int, started: UInt64) async -> Double {
+    receipts.expect(sent)
     var lastCount = -1, lastChange = nowNanos()
     while receipts.count.load(ordering: .relaxed) < sent {
         let count = receipts.count.load(ordering: .relaxed), now = nowNanos()
@@ -163,8 +174,12 @@ func receivedRate(_ receipts: Receipts, sent: Int, started: UInt64) async -> Dou
         try? await Task.sleep(for: .milliseconds(2))
     }
     let got = receipts.count.load(ordering: .relaxed)
-    if got < sent { log("only \(got) of \(sent) events arrived") }
-    let elapsed = Double(receipts.lastNanos.load(ordering: .relaxed) &- started) / 1e9
+    var last = receipts.lastNanos.load(ordering: .relaxed)
+    if got < sent {
+        log("only \(got) of \(sent) events arrived")
+        last = lastChange
+    }
+    let elapsed = Double(last &- started) / 1e9
     return Double(got) / max(elapsed, 1e-9)
 }
 

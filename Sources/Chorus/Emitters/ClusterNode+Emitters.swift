@@ -46,7 +46,7 @@ extension ClusterNode {
         let snapshot = directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }
-        guard let route = snapshot.emitters[EmitterKey(store: store, subscription: subscription)], !route.members.isEmpty else {
+        guard let route = snapshot.emitters.route(store: store, subscription: subscription), !route.members.isEmpty else {
             throw .noEmitters
         }
         let index = directory.randomIndex(below: route.members.count)
@@ -64,7 +64,7 @@ extension ClusterNode {
                 usleep(50)
             }
         }
-        guard shell.enqueue(GroupsShell.OutboundEvent(member: member, group: route.group, event: event)) else { throw .nodeStopped }
+        guard shell.enqueue(GroupsShell.OutboundEvent(member: member, event: event)) else { throw .nodeStopped }
         return BroadcastReceipt(member: member, path: .remote)
     }
 

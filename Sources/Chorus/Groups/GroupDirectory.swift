@@ -10,25 +10,17 @@ import Synchronization
 final class GroupDirectory: Sendable {
     final class Snapshot: AtomicReference, Sendable {
         /// Each subscription's emitter group.
-        let emitters: [EmitterKey: EmitterRoute]
+        let emitters: EmitterTable
         /// Topic -> where its subscribers are.
         let topics: [String: TopicRoute]
         /// Set by the node's stop: broadcast and publish answer `nodeStopped`.
         let stopped: Bool
 
-        init(emitters: [EmitterKey: EmitterRoute] = [:], topics: [String: TopicRoute] = [:], stopped: Bool = false) {
+        init(emitters: EmitterTable = EmitterTable([], basis: 0), topics: [String: TopicRoute] = [:], stopped: Bool = false) {
             self.emitters = emitters
             self.topics = topics
             self.stopped = stopped
         }
-    }
-
-    /// An emitter group: its name in the emitters scope, its distinct members in the cluster, and
-    /// beside each, its endpoint when it is a live member of this node.
-    struct EmitterRoute: Sendable {
-        var group: String
-        var members: [GroupMemberID] = []
-        var endpoints: [MemberEndpoint?] = []
     }
 
     /// Where a topic's subscribers are: this node's (each once, however often it subscribed), and
@@ -42,8 +34,12 @@ final class GroupDirectory: Sendable {
     /// The state of a SplitMix64 sequence shared by all broadcasting threads: one atomic add per pick.
     private let randomState: Atomic<UInt64>
 
-    init(seed: UInt64) {
+    /// The basis of every snapshot's emitter table hash, random per process.
+    let hashBasis: UInt64
+
+    init(seed: UInt64, hashBasis: UInt64) {
         randomState = Atomic(seed)
+        self.hashBasis = hashBasis
     }
 
     var snapshot: Snapshot { current.load(ordering: .acquiring) }

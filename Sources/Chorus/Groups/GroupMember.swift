@@ -69,10 +69,16 @@ public final class GroupMember: Sendable {
     deinit { end() }
 }
 
-/// Where the shell delivers a local member's messages.
-struct MemberEndpoint: Sendable {
-    var mailbox: AsyncStream<GroupMessage>.Continuation?
-    var handler: (@Sendable (GroupMessage) -> Void)?
+/// Where the shell delivers a local member's messages (a class: the broadcast path copies a
+/// reference out of the directory, not a continuation and a closure).
+final class MemberEndpoint: Sendable {
+    let mailbox: AsyncStream<GroupMessage>.Continuation?
+    let handler: (@Sendable (GroupMessage) -> Void)?
+
+    init(mailbox: AsyncStream<GroupMessage>.Continuation?, handler: (@Sendable (GroupMessage) -> Void)?) {
+        self.mailbox = mailbox
+        self.handler = handler
+    }
 
     func deliver(_ message: GroupMessage) {
         if let handler { handler(message) } else { mailbox?.yield(message) }

@@ -41,14 +41,15 @@ final class GroupsShell: @unchecked Sendable {
     /// Plain broadcasts to remote members, waiting for the next drain.
     private let outbound = Inbox<OutboundEvent>()
     /// Taken from the inbox, not sent yet: their peer's link was full.
-    private var held: [OutboundEvent] = []
-    private var heldHead = 0
+    private var held = Inbox<OutboundEvent>.Queue()
     /// Plain broadcasts queued and not yet handed to a link, for the broadcasters' flow control.
     let outboundBacklog = Atomic<Int>(0)
     /// A broadcaster waits while this many are queued (see `ClusterNode.broadcast`).
     static let maxOutboundBacklog = 65_536
-    /// Per peer, the frames of one drain, sent as one write.
-    private var batches: [NodeUID: [UInt8]] = [:]
+    /// Per peer, the frames of the drain under way, sent as one write; the buffers are kept
+    /// between drains, for their capacity.
+    private var batches: [PeerBatch] = []
+    private var spareBuffers: [[UInt8]] = []
     /// A batch goes out once it reaches this size, so that one write stays moderate.
     private static let batchBytes = 64 << 10
 
@@ -58,7 +59,7 @@ final class GroupsShell: @unchecked Sendable {
         self.links = links
         self.logger = logger
         var seed = SystemRandomNumberGenerator()
-        self.directory = GroupDirectory(seed: seed.next())
+        self.directory = GroupDirectory(seed: seed.next(), hashBasis: seed.next())
         self.broadcasts = EmitterBroadcasts(loop: loop, shell: self)
     }
 
@@ -239,56 +240,61 @@ final class GroupsShell: @unchecked Sendable {
     /// (`PeerLinks.onWritable`), so a burst never piles up in the links' overflow.
     func drainOutbound() {
         guard !stopped else { return }
-        if heldHead == held.count {
-            held = outbound.takeAll()
-            heldHead = 0
-        } else {
-            held.append(contentsOf: outbound.takeAll())
-        }
+        outbound.takeAll(into: &held)
         var sent = 0
-        while heldHead < held.count {
-            let item = held[heldHead]
-            guard let address = addressOf[item.member.node] else {
-                heldHead += 1 // its node is gone: the event is lost, as a fire-and-forget one may be
-                sent += 1
-                continue
+        drain: while let item = held.first {
+            let node = item.member.node
+            var slot = batches.firstIndex { $0.node == node } ?? -1
+            if slot < 0 {
+                guard let address = addressOf[node] else {
+                    held.removeFirst() // its node is gone: the event is lost, as a fire-and-forget one may be
+                    sent += 1
+                    continue
+                }
+                guard links.isWritable(toNodeAt: address) else { break }
+                batches.append(PeerBatch(node: node, address: address, bytes: spareBuffers.popLast() ?? []))
+                slot = batches.count - 1
             }
-            if !links.isWritable(toNodeAt: address) && batches[item.member.node, default: []].isEmpty { break }
-            let delivery = EmitterDelivery(to: item.member, group: item.group, ackID: 0, event: item.event)
-            WireCodec.encode(.emitterDelivery(delivery), into: &batches[item.member.node, default: []])
-            heldHead += 1
+            let delivery = EmitterDelivery(to: item.member, group: "", ackID: 0, event: item.event)
+            WireCodec.encode(.emitterDelivery(delivery), into: &batches[slot].bytes)
+            held.removeFirst()
             sent += 1
-            if batches[item.member.node]!.count >= Self.batchBytes { flushBatch(to: item.member.node) }
+            if batches[slot].bytes.count >= Self.batchBytes {
+                links.send(batches[slot].bytes, toNodeAt: batches[slot].address)
+                batches[slot].bytes.removeAll(keepingCapacity: true)
+                if !links.isWritable(toNodeAt: batches[slot].address) { break drain }
+            }
         }
-        for node in batches.keys where !batches[node]!.isEmpty { flushBatch(to: node) }
-        if heldHead == held.count {
-            held.removeAll(keepingCapacity: true)
-            heldHead = 0
+        for var batch in batches {
+            if !batch.bytes.isEmpty { links.send(batch.bytes, toNodeAt: batch.address) }
+            batch.bytes.removeAll(keepingCapacity: true)
+            spareBuffers.append(batch.bytes)
         }
+        batches.removeAll(keepingCapacity: true)
         outboundBacklog.wrappingSubtract(sent, ordering: .relaxed)
     }
 
-    private func flushBatch(to node: NodeUID) {
-        if let address = addressOf[node] { links.send(batches[node]!, toNodeAt: address) }
-        batches[node]!.removeAll(keepingCapacity: true)
+    /// The frames for one peer in one drain.
+    private struct PeerBatch {
+        let node: NodeUID
+        let address: String
+        var bytes: [UInt8]
     }
 
     /// One plain broadcast for one remote member.
     struct OutboundEvent: Sendable {
         let member: GroupMemberID
-        let group: String
         let event: EmitterEvent
     }
 
     /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads.
     private func publishDirectory() {
-        var emitters: [EmitterKey: GroupDirectory.EmitterRoute] = [:]
+        var emitters: [EmitterTable.Route] = []
         for group in core.whichGroups(scope: EmitterNames.scope) {
             guard let key = EmitterNames.key(ofGroup: group) else { continue } // joined by name, not by broadcast's rules
-            var route = GroupDirectory.EmitterRoute(group: group)
-            route.members = core.distinctMembers(scope: EmitterNames.scope, group: group)
-            route.endpoints = route.members.map { $0.node == core.node ? endpoints[$0.serial] : nil }
-            emitters[key] = route
+            let members = core.distinctMembers(scope: EmitterNames.scope, group: group)
+            emitters.append(EmitterTable.Route(store: key.store, subscription: key.subscription, members: members,
+                                               endpoints: members.map { $0.node == core.node ? endpoints[$0.serial] : nil }))
         }
         var topics: [String: GroupDirectory.TopicRoute] = [:]
         for topic in core.whichGroups(scope: TopicNames.scope) {
@@ -304,7 +310,7 @@ final class GroupsShell: @unchecked Sendable {
             route.remoteNodes = nodes.sorted()
             topics[topic] = route
         }
-        directory.publish(GroupDirectory.Snapshot(emitters: emitters, topics: topics))
+        directory.publish(GroupDirectory.Snapshot(emitters: EmitterTable(emitters, basis: directory.hashBasis), topics: topics))
     }
 
     // MARK: Reading

@@ -1,0 +1,63 @@
+/// The emitter groups of one directory snapshot, by subscription: what every broadcast looks up.
+///
+/// An open-addressing table built once per snapshot and only read after, hashed with FNV-1a over
+/// the store's bytes, a 0xFF separator (never a byte of UTF-8, so no two keys share a byte
+/// sequence) and the subscription's bytes, from a per-process random basis. It costs a fraction of
+/// the standard library's SipHash on this path, and a lookup compares the names themselves, so a
+/// collision costs a probe, never a wrong answer.
+struct EmitterTable: Sendable {
+    /// One subscription's emitter group: its distinct members in the cluster and, beside each, its
+    /// endpoint when it is a live member of this node.
+    final class Route: Sendable {
+        let store: String
+        let subscription: String
+        let members: [GroupMemberID]
+        let endpoints: [MemberEndpoint?]
+
+        init(store: String, subscription: String, members: [GroupMemberID], endpoints: [MemberEndpoint?]) {
+            self.store = store
+            self.subscription = subscription
+            self.members = members
+            self.endpoints = endpoints
+        }
+    }
+
+    private let slots: [Route?]
+    private let mask: Int
+    private let basis: UInt64
+
+    /// A table of `routes` (each subscription once), at most half full.
+    init(_ routes: [Route], basis: UInt64) {
+        var capacity = 8
+        while capacity < routes.count * 2 { capacity *= 2 }
+        var slots = [Route?](repeating: nil, count: capacity)
+        for route in routes {
+            var index = Int(truncatingIfNeeded: Self.hash(route.store, route.subscription, basis: basis)) & (capacity - 1)
+            while slots[index] != nil { index = (index + 1) & (capacity - 1) }
+            slots[index] = route
+        }
+        self.slots = slots
+        self.mask = capacity - 1
+        self.basis = basis
+    }
+
+    /// The group of `(store, subscription)`, or nil when nobody joined it.
+    @inline(__always)
+    func route(store: String, subscription: String) -> Route? {
+        var index = Int(truncatingIfNeeded: Self.hash(store, subscription, basis: basis)) & mask
+        while let route = slots[index] {
+            if route.store == store && route.subscription == subscription { return route }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private static func hash(_ store: String, _ subscription: String, basis: UInt64) -> UInt64 {
+        var hash = basis
+        for byte in store.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        hash = (hash ^ 0xFF) &* 0x100_0000_01B3
+        for byte in subscription.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash ^ (hash >> 29)
+    }
+}
