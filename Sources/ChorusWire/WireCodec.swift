@@ -64,7 +64,7 @@ public enum WireCodec {
     /// A payload over `WireLimits.maxFramePayload` is recorded as an `oversized` violation.
     private static func writeFrame(_ message: Message, to writer: inout WireWriter) {
         let start = writer.count
-        writer.writeRawBytes(repeatElement(0, count: FrameHeader.size))
+        writer.writeZeros(FrameHeader.size)
         message.encodePayload(to: &writer)
         var length = writer.count - start - FrameHeader.size
         if length > WireLimits.maxFramePayload {

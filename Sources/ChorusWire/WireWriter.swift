@@ -5,23 +5,27 @@
 /// well formed; `finish()` then refuses to hand it out. `WireBody.validate()` and
 /// `WireCodec.validate(_:)` report the violation as the `WireError` a peer would raise.
 public struct WireWriter: Sendable {
-    /// The encoding so far.
-    public private(set) var bytes: [UInt8]
+    /// The encoding so far, then zeroed spare room: writes store into the room in place (one
+    /// uniqueness check each, no generic append), and it grows by doubling.
+    private var storage: [UInt8]
+    /// Bytes written so far (including any the writer started with).
+    public private(set) var count: Int
     /// The first rule the written values broke, if any.
     public private(set) var violation: WireError?
 
     public init(reservingCapacity capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: capacity)
+        count = 0
     }
 
     /// Continues after the existing `bytes` (which are kept as they are).
     public init(appendingTo bytes: [UInt8]) {
-        self.bytes = bytes
+        storage = bytes
+        count = bytes.count
     }
 
-    /// Bytes written so far (including any the writer started with).
-    public var count: Int { bytes.count }
+    /// The encoding so far (a copy; `finish()` hands over the storage itself).
+    public var bytes: [UInt8] { Array(storage[..<count]) }
 
     /// Records that the value being written breaks a rule; the first one recorded wins.
     public mutating func recordViolation(_ error: WireError) {
@@ -34,7 +38,46 @@ public struct WireWriter: Sendable {
         if let violation {
             preconditionFailure("encoding an invalid message: \(violation)")
         }
-        return bytes
+        storage.removeSubrange(count...)
+        return storage
+    }
+
+    // MARK: Room
+
+    /// Makes room for `size` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ size: Int) {
+        if storage.count - count < size { grow(size) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ size: Int) {
+        // Within the capacity, a little room at a time (the writer may be appending one frame to
+        // a large buffer, and `finish()` cuts the unused room off again); past it, double.
+        let spare = storage.capacity - storage.count
+        let room = spare >= size ? min(spare, max(size, 512)) : max(size, storage.count, 256)
+        storage.append(contentsOf: repeatElement(0, count: room))
+    }
+
+    /// `size` zero bytes (a header to be filled in later).
+    mutating func writeZeros(_ size: Int) {
+        put(size) { $0.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
+    }
+
+    /// Stores `size` bytes at the end through `body`, which must write all of them.
+    @inline(__always)
+    private mutating func put(_ size: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        reserve(size)
+        let offset = count
+        storage.withUnsafeMutableBytes { body($0.baseAddress! + offset) }
+        count += size
+    }
+
+    /// Appends raw bytes.
+    @inline(__always)
+    private mutating func put(_ source: UnsafeRawBufferPointer) {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        put(source.count) { $0.copyMemory(from: base, byteCount: source.count) }
     }
 
     // MARK: Fixed-width values
@@ -42,21 +85,21 @@ public struct WireWriter: Sendable {
     /// Appends `value` big endian.
     @inline(__always)
     public mutating func writeInteger<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        put(MemoryLayout<T>.size) { $0.storeBytes(of: value.bigEndian, as: T.self) }
     }
 
-    public mutating func writeUInt8(_ value: UInt8) { bytes.append(value) }
+    public mutating func writeUInt8(_ value: UInt8) { writeInteger(value) }
     public mutating func writeUInt16(_ value: UInt16) { writeInteger(value) }
     public mutating func writeUInt32(_ value: UInt32) { writeInteger(value) }
     public mutating func writeUInt64(_ value: UInt64) { writeInteger(value) }
     public mutating func writeInt64(_ value: Int64) { writeInteger(value) }
 
     /// One byte: 1 for true, 0 for false.
-    public mutating func writeBool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    public mutating func writeBool(_ value: Bool) { writeInteger(UInt8(value ? 1 : 0)) }
 
     /// One byte: the raw value.
     public mutating func writeEnum<E: RawRepresentable>(_ value: E) where E.RawValue == UInt8 {
-        bytes.append(value.rawValue)
+        writeInteger(value.rawValue)
     }
 
     // MARK: Variable-length values
@@ -65,15 +108,17 @@ public struct WireWriter: Sendable {
     /// as the reader would report) and an empty string is written instead.
     public mutating func writeString(_ value: String, maxBytes: Int = WireLimits.maxStringBytes) {
         let limit = min(maxBytes, Int(UInt16.max))
-        var value = value
-        value.withUTF8 { utf8 in
-            guard utf8.count <= limit else {
-                recordViolation(.malformed("string of \(utf8.count) bytes exceeds the limit of \(limit) bytes"))
-                writeUInt16(0)
-                return
-            }
-            writeUInt16(UInt16(utf8.count))
-            bytes.append(contentsOf: utf8)
+        let length = value.utf8.count
+        guard length <= limit else {
+            recordViolation(.malformed("string of \(length) bytes exceeds the limit of \(limit) bytes"))
+            writeUInt16(0)
+            return
+        }
+        writeUInt16(UInt16(length))
+        let copied: Void? = value.utf8.withContiguousStorageIfAvailable { put(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            var value = value
+            value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
         }
     }
 
@@ -87,12 +132,15 @@ public struct WireWriter: Sendable {
             return
         }
         writeUInt32(UInt32(value.count))
-        bytes.append(contentsOf: value)
+        writeRawBytes(value)
     }
 
     /// The bytes with no prefix (their length is known from context).
     public mutating func writeRawBytes(_ value: some Sequence<UInt8>) {
-        bytes.append(contentsOf: value)
+        let copied: Void? = value.withContiguousStorageIfAvailable { put(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            for byte in value { writeInteger(byte) }
+        }
     }
 
     /// A nested body.
@@ -124,16 +172,12 @@ public struct WireWriter: Sendable {
 
     /// Overwrites 4 bytes at `offset` with `value` big endian (a length known only afterwards).
     public mutating func setUInt32(_ value: UInt32, at offset: Int) {
-        precondition(offset >= 0 && offset + 4 <= bytes.count, "setUInt32 outside the written bytes")
-        bytes[offset] = UInt8(truncatingIfNeeded: value >> 24)
-        bytes[offset + 1] = UInt8(truncatingIfNeeded: value >> 16)
-        bytes[offset + 2] = UInt8(truncatingIfNeeded: value >> 8)
-        bytes[offset + 3] = UInt8(truncatingIfNeeded: value)
+        overwrite(at: offset, count: 4) { $0.storeBytes(of: value.bigEndian, as: UInt32.self) }
     }
 
     /// Lets `body` overwrite `count` already-written bytes starting at `offset`.
     mutating func overwrite(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
-        precondition(offset >= 0 && count >= 0 && offset + count <= bytes.count, "overwrite outside the written bytes")
-        bytes.withUnsafeMutableBytes { body(UnsafeMutableRawBufferPointer(rebasing: $0[offset ..< offset + count])) }
+        precondition(offset >= 0 && count >= 0 && offset + count <= self.count, "overwrite outside the written bytes")
+        storage.withUnsafeMutableBytes { body(UnsafeMutableRawBufferPointer(rebasing: $0[offset ..< offset + count])) }
     }
 }
