@@ -16,9 +16,9 @@ import Synchronization
 /// - half_local_sends_per_s: 8 emitters on A and 8 on B, counted at the receivers;
 /// - remote_latency_p50_us / p99_us: one-way latency of remote broadcasts at 10,000 events/s,
 ///   paced by 1 ms ticks of 10 (as the Erlang side), each stamped right before its broadcast;
-/// - join_visible_p50_us / p99_us: B monitors a scope; A makes 1,000 members and joins each to
-///   a group of its own, one at a time, about 1 ms apart; time from the join call to B's
-///   notification;
+/// - join_visible_p50_us / p99_us: B monitors a scope (with a handler); A makes 1,000 members
+///   and joins each to a group of its own, one at a time, about 1 ms apart; time from the join
+///   call to B's notification;
 /// - joins_10k_visible_ms: A joins 10,000 members over 100 groups as fast as it can; time from
 ///   the first join call until B's monitor has seen all 10,000.
 ///
@@ -251,20 +251,17 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     log("run \(run): remote latency p50 \(latencyP50) us, p99 \(latencyP99) us")
     }
 
-    // Join visibility, one join at a time.
+    // Join visibility, one join at a time; B watches with a handler monitor (on its loop, as
+    // Erlang's monitor is a process that receives the notification).
     var joinP50 = Double.nan, joinP99 = Double.nan
     if options.phases.contains("join") {
-    let (_, joinChanges) = await b.monitorScope("bench.join")
     let joins = 1_000
     let stamps = Mutex<[String: UInt64]>([:])
-    let visible = Task { () -> [UInt64] in
-        var delays: [UInt64] = []
-        for await change in joinChanges where change.kind == .join {
-            let now = nowNanos()
-            if let sent = stamps.withLock({ $0[change.group] }) { delays.append(now &- sent) }
-            if delays.count == joins { break }
-        }
-        return delays
+    let delays = Mutex<[UInt64]>([])
+    let (_, joinMonitor) = await b.monitorScope("bench.join") { change in
+        guard change.kind == .join else { return }
+        let now = nowNanos()
+        if let sent = stamps.withLock({ $0[change.group] }) { delays.withLock { $0.append(now &- sent) } }
     }
     for k in 0..<joins {
         let member = a.makeMember()
@@ -274,7 +271,9 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
         try await a.join(scope: "bench.join", group: group, member)
         try await Task.sleep(for: .milliseconds(1))
     }
-    let joinDelays = await visible.value.sorted()
+    await waitUntil("every join to be seen on B") { delays.withLock { $0.count } >= joins }
+    joinMonitor.cancel()
+    let joinDelays = delays.withLock { $0 }.sorted()
     joinP50 = percentile(joinDelays, 0.50) / 1000
     joinP99 = percentile(joinDelays, 0.99) / 1000
     log("run \(run): join visible p50 \(joinP50) us, p99 \(joinP99) us")
@@ -283,15 +282,14 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     // 10,000 joins over 100 groups.
     var bulkMillis = Double.nan
     if options.phases.contains("bulk") {
-    let (_, bulkChanges) = await b.monitorScope("bench.bulk")
     let bulk = 10_000
-    let bulkSeen = Task { () -> UInt64 in
-        var seen = 0
-        for await change in bulkChanges where change.kind == .join {
-            seen += change.members.count
-            if seen >= bulk { break }
+    let seen = Atomic<Int>(0)
+    let allSeenAt = Atomic<UInt64>(0)
+    let (_, bulkMonitor) = await b.monitorScope("bench.bulk") { change in
+        guard change.kind == .join else { return }
+        if seen.wrappingAdd(change.members.count, ordering: .relaxed).newValue >= bulk {
+            allSeenAt.store(nowNanos(), ordering: .relaxed)
         }
-        return nowNanos()
     }
     let bulkMembers = (0..<bulk).map { _ in a.makeMember() }
     keep.append(contentsOf: bulkMembers)
@@ -299,7 +297,9 @@ func runOnce(_ run: Int, options: Options) async throws -> String {
     for (k, member) in bulkMembers.enumerated() {
         try await a.join(scope: "bench.bulk", group: "g\(k % 100)", member)
     }
-    bulkMillis = Double(await bulkSeen.value &- bulkStart) / 1e6
+    await waitUntil("B to see the 10,000 joins") { allSeenAt.load(ordering: .relaxed) != 0 }
+    bulkMonitor.cancel()
+    bulkMillis = Double(allSeenAt.load(ordering: .relaxed) &- bulkStart) / 1e6
     log("run \(run): 10,000 joins visible in \(bulkMillis) ms")
     }
 

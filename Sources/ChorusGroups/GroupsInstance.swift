@@ -156,7 +156,8 @@ public struct GroupsInstance: Sendable {
         return drain()
     }
 
-    private static func validate(scope: String, group: String) throws(GroupsError) {
+    /// Checks a scope's and a group's names against the limits (`invalidScope`, `invalidGroup`).
+    public static func validate(scope: String, group: String) throws(GroupsError) {
         guard (1...GroupsLimits.maxScopeName).contains(scope.utf8.count) else { throw .invalidScope(scope) }
         guard (1...GroupsLimits.maxGroupName).contains(group.utf8.count) else { throw .invalidGroup(group) }
     }

@@ -110,20 +110,30 @@ public struct WireReader {
 
     /// A string field that is usually one of `common`: returns that very string (sharing its
     /// storage, so a string too long to be stored inline costs no allocation), else reads it as
-    /// `readString` does.
+    /// `readString` does. Only strings longer than 15 bytes are compared (shorter ones are stored
+    /// inline anyway).
     public mutating func readString(preferring common: [String], maxBytes: Int = WireLimits.maxStringBytes) throws(WireError) -> String {
-        if remaining >= 2 {
-            let count = Int(UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-            if count <= maxBytes, count <= remaining - 2 {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[offset + 2 ..< offset + 2 + count])
-                for candidate in common where candidate.utf8.count == count {
-                    var candidate = candidate
-                    let same = candidate.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(slice) }
-                    if same {
-                        offset += 2 + count
-                        return candidate
-                    }
+        guard remaining >= 2 else { return try readString(maxBytes: maxBytes) }
+        let count = Int(UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        guard count > 15, count <= maxBytes, count <= remaining - 2 else { return try readString(maxBytes: maxBytes) }
+        let field = bytes.baseAddress! + offset + 2
+        for candidate in common where candidate.utf8.count == count {
+            let same = candidate.utf8.withContiguousStorageIfAvailable { utf8 in
+                var index = 0
+                while index + 8 <= count {
+                    if field.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        != UnsafeRawPointer(utf8.baseAddress!).loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
+                    index += 8
                 }
+                while index < count {
+                    if field.load(fromByteOffset: index, as: UInt8.self) != utf8[index] { return false }
+                    index += 1
+                }
+                return true
+            }
+            if same == true {
+                offset += 2 + count
+                return candidate
             }
         }
         return try readString(maxBytes: maxBytes)

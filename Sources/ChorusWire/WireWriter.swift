@@ -56,8 +56,15 @@ public struct WireWriter: Sendable {
         // a large buffer, and `finish()` cuts the unused room off again); past it, double.
         let spare = storage.capacity - storage.count
         let room = spare >= size ? min(spare, max(size, 512)) : max(size, storage.count, 256)
-        storage.append(contentsOf: repeatElement(0, count: room))
+        if room <= Self.zeros.count {
+            storage.append(contentsOf: Self.zeros[..<room])
+        } else {
+            storage.append(contentsOf: repeatElement(0, count: room))
+        }
     }
+
+    /// Zeros to grow the room from (appending a slice of an array is a plain copy).
+    private static let zeros = [UInt8](repeating: 0, count: 4096)
 
     /// `size` zero bytes (a header to be filled in later).
     mutating func writeZeros(_ size: Int) {

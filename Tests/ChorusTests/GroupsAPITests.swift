@@ -2,6 +2,7 @@ import Chorus
 import ChorusLoop
 import ChorusTestSupport
 import ChorusWire
+import Synchronization
 import Testing
 
 /// The groups part of the embedding API, with nodes in this process over real sockets.
@@ -129,6 +130,86 @@ struct GroupsAPITests {
         }
         #expect(groupSeen == seen, "the group monitor sees the same for its group")
         #expect(await a.members(scope: "s", group: "g") == [early.id])
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given joins that return without waiting for the loop, what the node does next sees them: reads, leaves, broadcasts, and refusals come at once")
+    func joinsInEffectOnReturn() async throws {
+        let nodes = try await Self.cluster(1)
+        let a = nodes[0]
+        // When: each join is followed at once by what depends on it
+        for round in 0..<200 {
+            let member = a.makeMember { _ in }
+            try await a.joinEmitters(store: "s", subscription: "r\(round)", member)
+            let receipt = try a.broadcast(store: "s", subscription: "r\(round)", event: EmitterEvent(eventID: "e", eventType: "t", streamID: "x"))
+            #expect(receipt == BroadcastReceipt(member: member.id, path: .local))
+            try await a.join(scope: "s", group: "g\(round)", member)
+            #expect(await a.members(scope: "s", group: "g\(round)") == [member.id])
+            try await a.leave(scope: "s", group: "g\(round)", member)
+        }
+        // Then: refusals are immediate and change nothing
+        let member = a.makeMember()
+        await #expect(throws: GroupsError.invalidScope("")) { try await a.join(scope: "", group: "g", member) }
+        await #expect(throws: GroupsError.invalidGroup("")) { try await a.join(scope: "s", group: "", member) }
+        member.terminate()
+        #expect(member.hasEnded)
+        await #expect(throws: GroupsError.memberEnded(member.id)) { try await a.join(scope: "s", group: "g", member) }
+        #expect(await a.whichGroups(scope: "s") == [])
+        await a.stop()
+        let late = a.makeMember()
+        await #expect(throws: GroupsError.nodeStopped) { try await a.join(scope: "s", group: "g", late) }
+    }
+
+    @Test("given a member that ends right after its join, it is in no group once both are applied, here and on the peer")
+    func joinThenEnd() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        for _ in 0..<100 {
+            let member = a.makeMember()
+            try await a.join(scope: "s", group: "g", member)
+            member.terminate()
+        }
+        #expect(await a.members(scope: "s", group: "g") == [])
+        #expect(await Self.eventually(.seconds(5)) { await b.whichGroups(scope: "s") == [] })
+        await b.stop()
+        await a.stop()
+    }
+
+    @Test("given a scope monitor with a handler, it gets the current groups, then every join and leave on the loop, until cancelled")
+    func handlerMonitors() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let early = b.makeMember()
+        try await b.join(scope: "s", group: "g", early)
+        #expect(await Self.eventually(.seconds(5)) { await a.members(scope: "s", group: "g") == [early.id] })
+        let seen = Mutex<[GroupNotification]>([])
+        let (now, monitor) = await a.monitorScope("s") { change in seen.withLock { $0.append(change) } }
+        #expect(now == ["g": [early.id]])
+        let groupSeen = Mutex<[GroupNotification]>([])
+        var groupMonitor: GroupMonitor? = await { () async -> GroupMonitor in
+            let (groupNow, monitor) = await a.monitor(scope: "s", group: "h") { change in groupSeen.withLock { $0.append(change) } }
+            #expect(groupNow == [])
+            return monitor
+        }()
+        // When
+        let late = b.makeMember()
+        try await b.join(scope: "s", group: "h", late)
+        try await b.leave(scope: "s", group: "h", late)
+        // Then
+        let expected = [GroupNotification(.join, scope: "s", group: "h", members: [late.id]),
+                        GroupNotification(.leave, scope: "s", group: "h", members: [late.id])]
+        #expect(await Self.eventually(.seconds(5)) { seen.withLock { $0 } == expected })
+        #expect(groupSeen.withLock { $0 } == expected, "the group monitor sees the same for its group")
+        // When: cancelled (one explicitly, one released), later changes do not reach them
+        monitor.cancel()
+        #expect(groupMonitor != nil)
+        groupMonitor = nil
+        _ = await a.members(scope: "s", group: "h") // the loop has taken the cancellations
+        try await b.join(scope: "s", group: "h", late)
+        #expect(await Self.eventually(.seconds(5)) { await a.members(scope: "s", group: "h") == [late.id] })
+        #expect(seen.withLock { $0 } == expected)
+        #expect(groupSeen.withLock { $0 } == expected)
         await b.stop()
         await a.stop()
     }

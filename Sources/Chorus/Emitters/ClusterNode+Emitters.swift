@@ -17,8 +17,8 @@ import Glibc
 extension ClusterNode {
     /// Joins members to the emitter group of a subscription.
     public func joinEmitters(store: String, subscription: String, _ members: GroupMember...) async throws(GroupsError) {
-        try await join(scope: EmitterNames.scope, group: EmitterNames.group(store: store, subscription: subscription),
-                       members: members.map(\.id))
+        try groups.submitJoin(scope: EmitterNames.scope, group: EmitterNames.group(store: store, subscription: subscription),
+                              members: members)
     }
 
     /// Takes members out of the emitter group of a subscription.
@@ -43,6 +43,7 @@ extension ClusterNode {
     @discardableResult
     public func broadcast(store: String, subscription: String, event: EmitterEvent) throws(EmitterError) -> BroadcastReceipt {
         let directory = groups.directory
+        groups.awaitSubmittedJoins()
         let snapshot = directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }

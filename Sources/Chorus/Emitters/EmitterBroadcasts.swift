@@ -63,7 +63,8 @@ final class EmitterBroadcasts {
     static let duplicateWindow = 65_536
 
     private let loop: EventLoop
-    private unowned let shell: GroupsShell
+    /// The shell that owns this object (unowned(unsafe): read per delivery, and it always outlives us).
+    private unowned(unsafe) let shell: GroupsShell
     private var pending: [UInt64: Pending] = [:]
     private var nextAckID: UInt64 = 0
     private var recent: [String: DuplicateWindow] = [:]

@@ -39,12 +39,18 @@ extension ClusterNode {
     }
 
     /// Joins local members to a group of a scope, each once per time it is listed. Throws
-    /// `GroupsError.notLocal` for another node's member and `.memberEnded` for one that ended.
+    /// `GroupsError.notLocal` for another node's member, `.memberEnded` for one that ended,
+    /// `.invalidScope`/`.invalidGroup` for names over the limits.
+    ///
+    /// It returns without waiting for the data loop (a join costs about a microsecond), and is
+    /// in effect for what this node does next: reads, leaves, broadcasts and publishes that
+    /// follow see it. Other nodes learn of it as soon as the loop sends it.
     public func join(scope: String, group: String, _ members: GroupMember...) async throws(GroupsError) {
-        try await join(scope: scope, group: group, members: members.map(\.id))
+        try groups.submitJoin(scope: scope, group: group, members: members)
     }
 
-    /// Joins members by id (they must be live members of this node).
+    /// Joins members by id (they must be live members of this node); waits for the data loop,
+    /// which checks that they are.
     public func join(scope: String, group: String, members: [GroupMemberID]) async throws(GroupsError) {
         try await onGroups { shell throws(GroupsError) in try shell.join(scope: scope, group: group, members: members) }
     }
@@ -92,6 +98,34 @@ extension ClusterNode {
     public func monitor(scope: String, group: String) async -> (members: [GroupMemberID], changes: AsyncStream<GroupNotification>) {
         let (current, changes) = await monitor(scope: scope, group: group as String?)
         return (current[group] ?? [], changes)
+    }
+
+    /// Watches a scope with a handler instead of a stream: its groups and members now, and every
+    /// join and leave from then on, none missed in between, handed to `handler` on the node's data
+    /// loop as they happen (no task to wake: keep it short and thread-safe). It watches until the
+    /// returned monitor is cancelled or released, or the node stops.
+    public func monitorScope(_ scope: String, handler: @escaping @Sendable (GroupNotification) -> Void) async
+        -> (groups: [String: [GroupMemberID]], monitor: GroupMonitor) {
+        await monitor(scope: scope, group: nil, handler: handler)
+    }
+
+    /// Watches one group with a handler (see `monitorScope(_:handler:)`).
+    public func monitor(scope: String, group: String, handler: @escaping @Sendable (GroupNotification) -> Void) async
+        -> (members: [GroupMemberID], monitor: GroupMonitor) {
+        let (current, monitor) = await monitor(scope: scope, group: group as String?, handler: handler)
+        return (current[group] ?? [], monitor)
+    }
+
+    private func monitor(scope: String, group: String?, handler: @escaping @Sendable (GroupNotification) -> Void) async
+        -> ([String: [GroupMemberID]], GroupMonitor) {
+        do {
+            return try await onGroups { shell in
+                let watch = shell.monitor(scope: scope, group: group, handler: handler)
+                return (watch.current, watch.monitor)
+            }
+        } catch {
+            return ([:], GroupMonitor {})
+        }
     }
 
     private func monitor(scope: String, group: String?) async -> ([String: [GroupMemberID]], AsyncStream<GroupNotification>) {

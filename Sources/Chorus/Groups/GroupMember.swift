@@ -1,6 +1,7 @@
 import ChorusGroups
 import ChorusLoop
 import ChorusWire
+import Synchronization
 
 /// How a message reached a member: handed over inside the process, or over a node-to-node link.
 public enum DeliveryPath: String, Sendable, Equatable {
@@ -56,17 +57,31 @@ public final class GroupMember: Sendable {
     /// with a handler. It finishes when the member ends.
     public let messages: AsyncStream<GroupMessage>
     private let end: @Sendable () -> Void
+    private let ended: MemberLife
 
-    init(id: GroupMemberID, messages: AsyncStream<GroupMessage>, end: @escaping @Sendable () -> Void) {
+    init(id: GroupMemberID, messages: AsyncStream<GroupMessage>, life: MemberLife, end: @escaping @Sendable () -> Void) {
         self.id = id
         self.messages = messages
+        self.ended = life
         self.end = end
     }
+
+    /// Whether the member has ended (terminated, or its mailbox cancelled).
+    public var hasEnded: Bool { ended.hasEnded }
 
     /// Ends the member: it leaves every group, every join of it. Idempotent.
     public func terminate() { end() }
 
     deinit { end() }
+}
+
+/// Whether a member has ended, readable from any thread; set once, by the member's end.
+final class MemberLife: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var hasEnded: Bool { flag.load(ordering: .acquiring) }
+
+    func end() { flag.store(true, ordering: .releasing) }
 }
 
 /// Where the shell delivers a local member's messages (a class: the broadcast path copies a

@@ -1,8 +1,10 @@
 import ChorusGroups
+import Synchronization
 
 /// The monitors of a node's groups: subscribers to a whole scope or to one group, each with a
-/// stream of the join and leave notifications that concern it (Erlang pg's `monitor_scope` and
-/// `monitor`). Lives on the data loop with the groups shell.
+/// stream of the join and leave notifications that concern it, or a handler called with them on
+/// the data loop (Erlang pg's `monitor_scope` and `monitor`). Lives on the data loop with the
+/// groups shell.
 struct GroupMonitors {
     private struct GroupKey: Hashable {
         var scope: String
@@ -11,19 +13,36 @@ struct GroupMonitors {
 
     typealias Continuation = AsyncStream<GroupNotification>.Continuation
 
+    /// Where a monitor's notifications go.
+    enum Watcher {
+        case stream(Continuation)
+        case handler(@Sendable (GroupNotification) -> Void)
+
+        func deliver(_ notification: GroupNotification) {
+            switch self {
+            case .stream(let continuation): continuation.yield(notification)
+            case .handler(let handler): handler(notification)
+            }
+        }
+
+        func finish() {
+            if case .stream(let continuation) = self { continuation.finish() }
+        }
+    }
+
     private var nextID = 0
-    private var byScope: [String: [Int: Continuation]] = [:]
-    private var byGroup: [GroupKey: [Int: Continuation]] = [:]
+    private var byScope: [String: [Int: Watcher]] = [:]
+    private var byGroup: [GroupKey: [Int: Watcher]] = [:]
 
     var isEmpty: Bool { byScope.isEmpty && byGroup.isEmpty }
 
     /// Adds a monitor of `scope`, or of one group of it; returns its id for `remove`.
-    mutating func add(scope: String, group: String?, _ continuation: Continuation) -> Int {
+    mutating func add(scope: String, group: String?, _ watcher: Watcher) -> Int {
         nextID += 1
         if let group {
-            byGroup[GroupKey(scope: scope, group: group), default: [:]][nextID] = continuation
+            byGroup[GroupKey(scope: scope, group: group), default: [:]][nextID] = watcher
         } else {
-            byScope[scope, default: [:]][nextID] = continuation
+            byScope[scope, default: [:]][nextID] = watcher
         }
         return nextID
     }
@@ -40,16 +59,35 @@ struct GroupMonitors {
     }
 
     func notify(_ notification: GroupNotification) {
-        for continuation in (byScope[notification.scope] ?? [:]).values { continuation.yield(notification) }
-        for continuation in (byGroup[GroupKey(scope: notification.scope, group: notification.group)] ?? [:]).values {
-            continuation.yield(notification)
+        for watcher in (byScope[notification.scope] ?? [:]).values { watcher.deliver(notification) }
+        for watcher in (byGroup[GroupKey(scope: notification.scope, group: notification.group)] ?? [:]).values {
+            watcher.deliver(notification)
         }
     }
 
-    /// Ends every stream.
+    /// Ends every stream and drops every handler.
     mutating func finishAll() {
-        for continuation in byScope.values.flatMap(\.values) + byGroup.values.flatMap(\.values) { continuation.finish() }
+        for watcher in byScope.values.flatMap(\.values) + byGroup.values.flatMap(\.values) { watcher.finish() }
         byScope = [:]
         byGroup = [:]
     }
+}
+
+/// A monitor whose notifications go to a handler (see `ClusterNode.monitorScope(_:handler:)`).
+/// It watches until `cancel()` is called, the last reference to it goes, or the node stops.
+public final class GroupMonitor: Sendable {
+    private let stop: @Sendable () -> Void
+    private let cancelled = Atomic<Bool>(false)
+
+    init(stop: @escaping @Sendable () -> Void) {
+        self.stop = stop
+    }
+
+    /// Stops the monitor: no notification reaches the handler once the data loop has taken the
+    /// cancellation. Idempotent.
+    public func cancel() {
+        if !cancelled.exchange(true, ordering: .acquiringAndReleasing) { stop() }
+    }
+
+    deinit { cancel() }
 }

@@ -5,6 +5,9 @@ import ChorusMembership
 import ChorusWire
 import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The groups core on the data loop: it feeds the core membership's news, the peers' groups
 /// messages and a timer, carries out its directives over the node-to-node links, keeps the local
@@ -133,14 +136,16 @@ final class GroupsShell: @unchecked Sendable {
         if !loop.execute({ [self] in if !stopped { endpoints[serial] = endpoint } else { endpoint.finish() } }) {
             continuation.finish()
         }
+        let life = MemberLife()
         let end: @Sendable () -> Void = { [weak self] in
+            life.end()
             guard let self else { return }
             self.loop.execute { self.terminate(serial) }
         }
         continuation.onTermination = { termination in
             if case .cancelled = termination { end() }
         }
-        return GroupMember(id: id, messages: stream, end: end)
+        return GroupMember(id: id, messages: stream, life: life, end: end)
     }
 
     private func terminate(_ serial: UInt64) {
@@ -154,6 +159,49 @@ final class GroupsShell: @unchecked Sendable {
         loop.preconditionInLoop()
         if let ended = members.first(where: { $0.node == core.node && endpoints[$0.serial] == nil }) { throw .memberEnded(ended) }
         perform(try core.join(scope: scope, group: group, members: members))
+    }
+
+    /// Joins live member objects from any thread without waiting for the loop: everything a
+    /// join can refuse is checked here, on the caller's thread, and the join goes to the loop
+    /// behind everything queued before it. So the loop's reads and leaves that follow see it,
+    /// and so do broadcasts and publishes (they wait while `pendingJoins` is not zero). A member
+    /// that ends before the loop applies its join is left out, as if it had joined and ended.
+    func submitJoin(scope: String, group: String, members: [GroupMember]) throws(GroupsError) {
+        if directory.snapshot.stopped { throw .nodeStopped }
+        try GroupsInstance.validate(scope: scope, group: group)
+        if let stranger = members.first(where: { $0.id.node != node }) { throw .notLocal(stranger.id) }
+        if let ended = members.first(where: \.hasEnded) { throw .memberEnded(ended.id) }
+        let ids = members.map(\.id)
+        pendingJoins.wrappingAdd(1, ordering: .relaxed)
+        let accepted = loop.execute { [self] in
+            defer { pendingJoins.wrappingSubtract(1, ordering: .releasing) }
+            guard !stopped else { return }
+            let live = ids.filter { endpoints[$0.serial] != nil }
+            guard !live.isEmpty, let directives = try? core.join(scope: scope, group: group, members: live) else { return }
+            perform(directives)
+        }
+        if !accepted {
+            pendingJoins.wrappingSubtract(1, ordering: .releasing)
+            throw .nodeStopped
+        }
+    }
+
+    /// Joins submitted and not yet applied (see `submitJoin`).
+    let pendingJoins = Atomic<Int>(0)
+
+    /// Returns once every join submitted before the call is in the directory (or the node has
+    /// stopped). Called by broadcast and publish off the loop; on the loop it returns at once.
+    @inline(__always)
+    func awaitSubmittedJoins() {
+        if pendingJoins.load(ordering: .acquiring) > 0 { waitForSubmittedJoins() }
+    }
+
+    private func waitForSubmittedJoins() {
+        guard !loop.inLoop else { return }
+        while pendingJoins.load(ordering: .acquiring) > 0 {
+            if directory.snapshot.stopped { return }
+            sched_yield()
+        }
     }
 
     func leave(scope: String, group: String, members: [GroupMemberID]) throws(GroupsError) {
@@ -333,21 +381,41 @@ final class GroupsShell: @unchecked Sendable {
     func monitor(scope: String, group: String?) -> (current: [String: [GroupMemberID]], stream: AsyncStream<GroupNotification>) {
         loop.preconditionInLoop()
         let (stream, continuation) = AsyncStream.makeStream(of: GroupNotification.self)
-        guard !stopped else {
+        guard let (id, current) = addMonitor(scope: scope, group: group, .stream(continuation)) else {
             continuation.finish()
             return ([:], stream)
         }
-        let id = monitors.add(scope: scope, group: group, continuation)
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
             self.loop.execute { self.monitors.remove(id, scope: scope, group: group) }
         }
+        return (current, stream)
+    }
+
+    /// Starts a monitor whose notifications go to `handler`, on this loop; returns the current
+    /// members (as `monitor`) and the monitor, which stops when cancelled or released.
+    func monitor(scope: String, group: String?, handler: @escaping @Sendable (GroupNotification) -> Void)
+        -> (current: [String: [GroupMemberID]], monitor: GroupMonitor) {
+        loop.preconditionInLoop()
+        guard let (id, current) = addMonitor(scope: scope, group: group, .handler(handler)) else {
+            return ([:], GroupMonitor {})
+        }
+        let monitor = GroupMonitor { [weak self] in
+            guard let self else { return }
+            self.loop.execute { self.monitors.remove(id, scope: scope, group: group) }
+        }
+        return (current, monitor)
+    }
+
+    private func addMonitor(scope: String, group: String?, _ watcher: GroupMonitors.Watcher) -> (Int, [String: [GroupMemberID]])? {
+        guard !stopped else { return nil }
+        let id = monitors.add(scope: scope, group: group, watcher)
         var current: [String: [GroupMemberID]] = [:]
         for name in group.map({ [$0] }) ?? core.whichGroups(scope: scope) {
             let members = core.members(scope: scope, group: name)
             if !members.isEmpty { current[name] = members }
         }
-        return (current, stream)
+        return (id, current)
     }
 
     // MARK: Directives and timer

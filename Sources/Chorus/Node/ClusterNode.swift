@@ -65,7 +65,8 @@ public final class ClusterNode: Sendable {
         let fdLoop = failureDetectorLoop
         let dataLoop = self.dataLoop
         membership.onEvent = { event in dataLoop.execute { groups.membershipChanged(event) } }
-        links.onGroups = { [unowned groups] message, peer in groups.received(message, from: peer) }
+        // unowned(unsafe): called per frame; the node owns both, and stops the loop before they go.
+        links.onGroups = { [unowned(unsafe) groups] message, peer in groups.received(message, from: peer) }
         links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
         links.onWritable = { [unowned groups] _ in groups.drainOutbound() }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }

@@ -273,7 +273,9 @@ final class PeerLinks: @unchecked Sendable {
         let key = ObjectIdentifier(connection)
         links[key] = link
         linksGauge.record(links.count)
-        connection.onFrame = { [unowned self, unowned link] frame in self.received(frame, on: link) }
+        // unowned(unsafe): called per frame; this object owns the link, the link its connection, the
+        // connection this closure.
+        connection.onFrame = { [unowned(unsafe) self, unowned(unsafe) link] frame in self.received(frame, on: link) }
         connection.onWritable = { [unowned self, unowned link] in
             link.drainOverflow()
             if link.isWritable, let address = link.peerAddress { self.onWritable?(address) }
@@ -322,26 +324,28 @@ final class PeerLinks: @unchecked Sendable {
             refuse(link, reason: error.reasonLabel, "malformed frame: \(error)")
             return
         }
-        switch (link.state, message) {
-        case (.awaitingHello, .hello(let hello)):
-            accept(hello, on: link)
-        case (.awaitingHello, _):
-            refuse(link, reason: "no_hello", "expected a hello first, got \(message.type)")
-        case (.established, .hello):
+        guard case .established(let info) = link.state else {
+            if case .hello(let hello) = message {
+                accept(hello, on: link)
+            } else {
+                refuse(link, reason: "no_hello", "expected a hello first, got \(message.type)")
+            }
+            return
+        }
+        switch message {
+        case .hello:
             refuse(link, reason: "second_hello", "a second hello on one connection")
-        case (.established, .ping(let ping)):
+        case .ping(let ping):
             link.connection.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))))
-        case (.established, .pong):
+        case .pong:
             break
-        case (.established, .transportProbe):
+        case .transportProbe:
             probesReceived.increment()
-        case (.established(let info), .membership), (.established(let info), .membershipSync):
+        case .membership, .membershipSync:
             // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
             onMembership?(message, info.bindAddress)
-        case (.established(let info), .groupsDiscover), (.established(let info), .groupsSync),
-             (.established(let info), .groupsDelta), (.established(let info), .groupsDigest),
-             (.established(let info), .memberMessage), (.established(let info), .emitterDelivery),
-             (.established(let info), .emitterAck), (.established(let info), .topicMessage):
+        case .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage, .emitterDelivery, .emitterAck,
+             .topicMessage:
             // Groups traffic, handled on this loop; the hello said which node run sent it.
             onGroups?(message, info)
         }

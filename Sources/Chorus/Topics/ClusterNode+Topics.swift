@@ -27,7 +27,7 @@ extension ClusterNode {
 
     /// Subscribes members to `topic`.
     public func subscribe(_ topic: String, _ members: GroupMember...) async throws(GroupsError) {
-        try await join(scope: TopicNames.scope, group: topic, members: members.map(\.id))
+        try groups.submitJoin(scope: TopicNames.scope, group: topic, members: members)
     }
 
     /// Unsubscribes members from `topic` (once each). Throws `notJoined` if none was subscribed.
@@ -47,6 +47,7 @@ extension ClusterNode {
     /// bytes, `nodeStopped` once the node has stopped.
     @discardableResult
     public func publish(_ topic: String, _ payload: [UInt8], from sender: GroupMember? = nil) throws(GroupsError) -> Int {
+        groups.awaitSubmittedJoins()
         let snapshot = groups.directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         guard payload.count <= GroupsLimits.maxPayload else { throw .payloadTooLarge(bytes: payload.count) }
