@@ -23,6 +23,35 @@ public enum WireCodec {
         buffer = writer.finish()
     }
 
+    /// Appends a whole frame of type `type` whose payload is `body`, without building a `Message`
+    /// (for a hot path; same precondition as `encode(_:)`, and `type` must be `body`'s type).
+    public static func encode(_ body: some WireBody, as type: MessageType, into buffer: inout [UInt8]) {
+        var writer = WireWriter(appendingTo: buffer)
+        buffer = []
+        writeFrame(type: type, to: &writer) { body.encode(to: &$0) }
+        buffer = writer.finish()
+    }
+
+    /// Decodes a whole frame known to be of type `type` into its body alone, without building a
+    /// `Message` (for a hot path): the same checks as `decode(frame:)`, and a frame of another
+    /// type is `malformed`.
+    public static func decode<Body: WireBody>(
+        _: Body.Type, as type: MessageType, frame: UnsafeRawBufferPointer, maxPayload: Int = WireLimits.maxFramePayload
+    ) throws(WireError) -> Body {
+        let header = try FrameHeader.parse(frame, maxPayload: maxPayload)
+        guard header.type == type else { throw .malformed("expected a frame of type \(type), got \(header.type)") }
+        guard frame.count >= header.frameLength else {
+            throw .truncated(needed: header.frameLength, available: frame.count)
+        }
+        guard frame.count == header.frameLength else {
+            throw .malformed("\(frame.count - header.frameLength) trailing bytes after the frame")
+        }
+        var reader = WireReader(UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...]))
+        let body = try Body(from: &reader)
+        try reader.expectEnd()
+        return body
+    }
+
     /// Throws the `WireError` a peer would raise decoding `message`, or nothing if it is valid.
     public static func validate(_ message: Message) throws(WireError) {
         var writer = WireWriter()
@@ -63,15 +92,19 @@ public enum WireCodec {
     /// Header placeholder, payload, then the header filled in with the payload's length.
     /// A payload over `WireLimits.maxFramePayload` is recorded as an `oversized` violation.
     private static func writeFrame(_ message: Message, to writer: inout WireWriter) {
+        writeFrame(type: message.type, to: &writer) { message.encodePayload(to: &$0) }
+    }
+
+    private static func writeFrame(type: MessageType, to writer: inout WireWriter, payload: (inout WireWriter) -> Void) {
         let start = writer.count
         writer.writeZeros(FrameHeader.size)
-        message.encodePayload(to: &writer)
+        payload(&writer)
         var length = writer.count - start - FrameHeader.size
         if length > WireLimits.maxFramePayload {
             writer.recordViolation(.oversized(length: length, limit: WireLimits.maxFramePayload))
             length = 0
         }
-        let header = FrameHeader(type: message.type, payloadLength: length)
+        let header = FrameHeader(type: type, payloadLength: length)
         writer.overwrite(at: start, count: FrameHeader.size) { header.write(to: $0.baseAddress!) }
     }
 }

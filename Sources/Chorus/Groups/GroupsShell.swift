@@ -104,9 +104,7 @@ final class GroupsShell: @unchecked Sendable {
             deliverRemote(body, from: peer)
             return
         case .emitterDelivery(let delivery):
-            if let ack = broadcasts.received(delivery, from: peer.uid) {
-                links.send(WireCodec.encode(.emitterAck(ack)), toNodeAt: peer.bindAddress)
-            }
+            received(delivery, from: peer)
             return
         case .emitterAck(let ack):
             broadcasts.received(ack, from: peer.uid)
@@ -120,6 +118,15 @@ final class GroupsShell: @unchecked Sendable {
         }
         if let groupsMessage = GroupsMessage(message) {
             perform(core.receive(groupsMessage, from: peer.uid, now: Self.now))
+        }
+    }
+
+    /// A broadcast event for one of our members.
+    func received(_ delivery: EmitterDelivery, from peer: PeerInfo) {
+        loop.preconditionInLoop()
+        guard !stopped else { return }
+        if let ack = broadcasts.received(delivery, from: peer.uid) {
+            links.send(WireCodec.encode(.emitterAck(ack)), toNodeAt: peer.bindAddress)
         }
     }
 
@@ -304,7 +311,7 @@ final class GroupsShell: @unchecked Sendable {
                 slot = batches.count - 1
             }
             let delivery = EmitterDelivery(to: item.member, group: "", ackID: 0, event: item.event)
-            WireCodec.encode(.emitterDelivery(delivery), into: &batches[slot].bytes)
+            WireCodec.encode(delivery, as: .emitterDelivery, into: &batches[slot].bytes)
             held.removeFirst()
             sent += 1
             if batches[slot].bytes.count >= Self.batchBytes {

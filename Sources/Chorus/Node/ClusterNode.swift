@@ -67,6 +67,7 @@ public final class ClusterNode: Sendable {
         membership.onEvent = { event in dataLoop.execute { groups.membershipChanged(event) } }
         // unowned(unsafe): called per frame; the node owns both, and stops the loop before they go.
         links.onGroups = { [unowned(unsafe) groups] message, peer in groups.received(message, from: peer) }
+        links.onEmitterDelivery = { [unowned(unsafe) groups] delivery, peer in groups.received(delivery, from: peer) }
         links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
         links.onWritable = { [unowned groups] _ in groups.drainOutbound() }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }

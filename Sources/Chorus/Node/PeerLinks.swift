@@ -121,6 +121,9 @@ final class PeerLinks: @unchecked Sendable {
     /// Groups messages from established links, with the sender as its hello named it. Set before
     /// `start`; called on this loop.
     var onGroups: ((Message, PeerInfo) -> Void)?
+    /// Broadcast events from established links (they skip `onGroups`). Set before `start`;
+    /// called on this loop.
+    var onEmitterDelivery: ((EmitterDelivery, PeerInfo) -> Void)?
     /// The link to this address can take frames again after it refused some. Called on this loop.
     var onWritable: ((String) -> Void)?
     /// A link to a node of the cluster finished its hello exchange. Called on this loop.
@@ -317,6 +320,17 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func received(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
+        // The hottest frame, a broadcast event, is decoded into its body alone (no `Message` to
+        // build and copy through the dispatch below).
+        if frame.count > FrameHeader.size, frame[3] == MessageType.emitterDelivery.rawValue,
+           case .established(let info) = link.state {
+            do {
+                onEmitterDelivery?(try WireCodec.decode(EmitterDelivery.self, as: .emitterDelivery, frame: frame), info)
+            } catch {
+                refuse(link, reason: error.reasonLabel, "malformed frame: \(error)")
+            }
+            return
+        }
         let message: Message
         do {
             message = try WireCodec.decode(frame: frame)
