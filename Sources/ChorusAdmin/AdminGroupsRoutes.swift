@@ -171,6 +171,7 @@ extension HTTPError {
         switch error {
         case .unknown: self.init(.notFound, code: "unknown_recorder", error.description)
         case .tooMany: self.init(.conflict, code: "too_many_recorders", error.description)
+        case .journal: self.init(.internalServerError, code: "journal_unavailable", error.description)
         }
     }
 }

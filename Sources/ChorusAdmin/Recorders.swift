@@ -77,11 +77,14 @@ public enum RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknown(GroupMemberID)
     /// As many recorders as `Recorders.Limits.maxRecorders` exist already.
     case tooMany(limit: Int)
+    /// The recorder's journal file could not be opened (`recorder_journal: true`).
+    case journal(String)
 
     public var description: String {
         switch self {
         case .unknown(let member): "no recorder \(member) on this node (never made here, or ended)"
         case .tooMany(let limit): "this node has \(limit) recorders already, its limit; end some with DELETE /v1/recorders/{member}"
+        case .journal(let problem): "cannot keep the recorder's journal: \(problem)"
         }
     }
 }
@@ -140,15 +143,39 @@ public final class Recorders: Sendable {
     public let limits: Limits
     private let recordings = LockedValue<[GroupMemberID: Recording]>([:])
 
+    /// Where recorders keep their journals, when the node's settings ask for them.
+    public let journalDirectory: String?
+
     public init(node: ClusterNode, limits: Limits = Limits()) {
         self.node = node
         self.limits = limits
+        journalDirectory = node.settings.recorderJournal ? "\(node.settings.dataDir)/recorders" : nil
     }
 
     /// A new recorder: a member of the node that joined nothing yet.
     public func make() throws(RecorderError) -> GroupMemberID {
         let log = LockedValue(RecorderLog(capacity: limits.messagesPerRecorder, byteCapacity: limits.bytesPerRecorder))
-        let member = node.makeMember { message in log.withLock { $0.append(message) } }
+        // The member's id is known only once it is made, and its first message may come at once:
+        // the journal is set up under the log's lock before the member is handed anywhere.
+        let journal = LockedValue<RecorderJournal?>(nil)
+        let member = node.makeMember { message in
+            log.withLock { log in
+                log.append(message)
+                guard let journal = journal.withLock({ $0 }) else { return }
+                var line: [UInt8] = []
+                JSONWriter.write(RecordedMessagesResponse.json(RecorderLog.Entry(seq: log.received, message: message)), into: &line)
+                journal.append(line)
+            }
+        }
+        if let journalDirectory {
+            do throws(RecorderError) {
+                let opened = try RecorderJournal(directory: journalDirectory, member: "\(member.id)")
+                journal.withLock { $0 = opened }
+            } catch {
+                member.terminate()
+                throw error
+            }
+        }
         let recording = Recording(member: member, log: log)
         let added = recordings.withLock { recordings -> Bool in
             guard recordings.count < limits.maxRecorders else { return false }

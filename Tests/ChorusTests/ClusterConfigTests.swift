@@ -181,6 +181,16 @@ struct ClusterConfigTests {
         }
     }
 
+    @Test("given recorder_journal, then every node's recorders keep journals; without it none do, and a non-boolean is refused")
+    func recorderJournal() throws {
+        let config = try ClusterConfig.parse(yaml: Self.valid.replacingOccurrences(of: "nodes:\n", with: "recorder_journal: true\nnodes:\n"))
+        #expect(try NodeSettings(config: config, node: "n1").recorderJournal == true)
+        #expect(try NodeSettings(config: try ClusterConfig.parse(yaml: Self.valid), node: "n1").recorderJournal == false)
+        #expect(throws: ConfigError.self) {
+            try ClusterConfig.parse(yaml: Self.valid.replacingOccurrences(of: "nodes:\n", with: "recorder_journal: on\nnodes:\n"))
+        }
+    }
+
     /// Applies one edit to the valid file: a top-level key replaced, or a key of the first node.
     static func broken(by edit: String) -> String {
         let key = String(edit.split(separator: ":")[0])

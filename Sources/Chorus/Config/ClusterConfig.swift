@@ -15,6 +15,7 @@ import Glibc
 /// membership:              # optional: SWIM timers over the profile's (see MembershipOverrides)
 ///   probe_interval: 1s
 /// debug_faults: false      # optional: allow fault injection through the admin API
+/// recorder_journal: false  # optional: admin API recorders also append what they get to data_dir
 /// nodes:
 ///   - name: n1
 ///     bind: 127.0.0.1:7301
@@ -31,11 +32,15 @@ public struct ClusterConfig: Sendable, Equatable {
     public var membership: MembershipOverrides
     /// Whether every node allows fault injection (`debug_faults:`); a node may say otherwise.
     public var debugFaults: Bool
+    /// Whether the admin API's recorders also write every message they get to a journal file in
+    /// the node's data_dir (`recorder_journal:`), where it outlives the process.
+    public var recorderJournal: Bool
     /// The profile's SWIM settings with `membership` applied (checked when the file is read).
     public var swim: SWIMSettings
 
     /// Fields a file may hold; anything else is refused (a typo must not pass silently).
-    static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults"]
+    static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults",
+                                           "recorder_journal"]
 
     /// The node called `name`, or an error listing the names there are.
     public func node(named name: String) throws(ConfigError) -> NodeConfig {
@@ -75,6 +80,7 @@ public struct ClusterConfig: Sendable, Equatable {
         let membership = try fields.mapping("membership").map { fields throws(ConfigError) in try MembershipOverrides(fields) } ?? MembershipOverrides()
         let swim = try membership.applied(to: profile.swimDefaults)
         let debugFaults = try fields.boolean("debug_faults") ?? false
+        let recorderJournal = try fields.boolean("recorder_journal") ?? false
         let nodeMaps = try fields.list("nodes")
         guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
         var nodes: [NodeConfig] = []
@@ -90,7 +96,7 @@ public struct ClusterConfig: Sendable, Equatable {
         try checkUnique(nodes.map { "\($0.admin)" }, field: "admin")
         try checkUnique(nodes.map(\.dataDir), field: "data_dir")
         return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
-                             membership: membership, debugFaults: debugFaults, swim: swim)
+                             membership: membership, debugFaults: debugFaults, recorderJournal: recorderJournal, swim: swim)
     }
 
     /// The file at `path` as UTF-8 text, at most 1 MiB (a cluster file is a few KiB).

@@ -27,6 +27,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// Whether fault injection (drop, loss, delay of membership traffic) may be turned on through
     /// the admin API. Off in production.
     public var debugFaults: Bool
+    /// Whether the admin API's recorders also append every message they get to a journal in
+    /// `dataDir`/recorders, which survives the process (for tests and chaos runs that kill nodes).
+    public var recorderJournal: Bool = false
 
     /// `swim` defaults to the profile's settings.
     public init(cluster: String, name: String, bind: SocketAddress, admin: SocketAddress? = nil,
@@ -51,5 +54,6 @@ public struct NodeSettings: Sendable, Equatable {
         self.init(cluster: config.cluster, name: node.name, bind: node.bind, admin: node.admin,
                   seeds: config.seeds, dataDir: node.dataDir, profile: config.profile, logLevel: config.logLevel,
                   swim: config.swim, debugFaults: node.debugFaults ?? config.debugFaults)
+        recorderJournal = config.recorderJournal
     }
 }
