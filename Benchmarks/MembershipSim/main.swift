@@ -18,6 +18,10 @@ import ChorusSimulation
 /// the last of the others declared it dead (the figures `scripts/bench membership` measures on
 /// real processes as "hang").
 ///
+/// With `--staggered MS`, members start as `scripts/bench membership` starts real ones: the first,
+/// then the others MS milliseconds apart, each joining through the first three; it prints when
+/// every member saw every other alive, counted from the last start, to the millisecond.
+///
 /// With `SIM_DEBUG` set in the environment it also prints the views second by second while the
 /// cluster forms, and who declared whom dead, and when.
 struct Options {
@@ -29,6 +33,8 @@ struct Options {
     var profile = "lan"
     var seed: UInt64 = 1
     var hang = false
+    /// With a value: members start one by one this many milliseconds apart (see `--staggered`).
+    var staggeredMillis: Int?
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -59,8 +65,9 @@ struct Options {
             case "--profile": options.profile = value()
             case "--seed": options.seed = number("an unsigned integer")
             case "--hang": options.hang = true
+            case "--staggered": options.staggeredMillis = number("milliseconds")
             case "-h", "--help":
-                print("usage: chorus-membership-sim [--nodes N] [--seconds T] [--loss P] [--lifeguard on|off] [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S] [--hang]")
+                print("usage: chorus-membership-sim [--nodes N] [--seconds T] [--loss P] [--lifeguard on|off] [--tcp-fallback on|off] [--profile lan|wan|local] [--seed S] [--hang] [--staggered MS]")
                 exit(0)
             case let other: fail("unknown option \(other)")
             }
@@ -93,6 +100,21 @@ settings.tcpFallback = options.tcpFallback
 
 let clock = ContinuousClock()
 let started = clock.now
+if let spacing = options.staggeredMillis {
+    let cluster = SimulatedCluster(seed: options.seed, size: 1, settings: settings)
+    var addresses = cluster.simulation.addresses
+    for _ in 1..<options.nodes {
+        cluster.simulation.run(for: .milliseconds(spacing))
+        let address = cluster.add()
+        addresses.append(address)
+        cluster.join(address, seeds: Array(addresses.prefix(3)))
+    }
+    let lastStart = cluster.simulation.now
+    let converged = cluster.run(until: { cluster.allSee(alive: cluster.allNames) }, timeout: .seconds(60), every: .milliseconds(1))
+    print("seed \(options.seed), \(options.nodes) nodes \(spacing) ms apart, profile \(options.profile): "
+          + (converged ? "all saw all alive \(fixed(seconds(cluster.simulation.now - lastStart))) s after the last start" : "not converged in 60 s"))
+    exit(0)
+}
 let cluster = SimulatedCluster(seed: options.seed, size: options.nodes, settings: settings)
 if getenv("SIM_DEBUG") != nil {
     for second in 1 ... 40 {

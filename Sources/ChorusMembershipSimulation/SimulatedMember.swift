@@ -108,9 +108,9 @@ public final class SimulatedCluster {
 
     @discardableResult
     public func add() -> SimAddress {
-        let settings = self.settings
+        let settings = self.settings, now = simulation.now
         return simulation.addNode { address, random in
-            SimulatedMember(at: address, settings: settings, random: &random, now: .zero)
+            SimulatedMember(at: address, settings: settings, random: &random, now: now)
         }
     }
 
