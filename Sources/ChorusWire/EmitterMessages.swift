@@ -78,6 +78,15 @@ public struct EmitterEvent: WireBody, Sendable, Equatable, Hashable {
         }
     }
 
+    /// Bytes the event takes encoded (for an event within the limits, see `checkLimits`).
+    public var encodedSize: Int {
+        var size = 2 + eventID.utf8.count + 2 + eventType.utf8.count + 2 + streamID.utf8.count + 8
+            + 4 + data.count + 4 + metadata.count + 1 + 8 + 8
+            + 2 + dataContentType.utf8.count + 2 + metadataContentType.utf8.count
+        if let tags { size += 4 + tags.reduce(0) { $0 + 2 + $1.utf8.count } }
+        return size
+    }
+
     public func encode(to writer: inout WireWriter) {
         writer.writeString(eventID)
         writer.writeString(eventType)
@@ -142,6 +151,54 @@ public struct EmitterDelivery: WireBody, Sendable, Equatable, Hashable {
         group = try reader.readString(maxBytes: GroupsLimits.maxGroupName)
         ackID = try reader.readUInt64()
         event = try EmitterEvent(from: &reader)
+    }
+}
+
+/// Plain broadcast events for members of one node, many to a frame: what a node sends for
+/// `broadcast`, which asks for no ack (an acknowledged one goes alone, as an `EmitterDelivery`).
+public struct EmitterBatch: WireBody, Sendable, Equatable, Hashable {
+    /// One event and the member of `node` it is for.
+    public struct Item: Sendable, Equatable, Hashable {
+        public var serial: UInt64
+        public var event: EmitterEvent
+
+        public init(serial: UInt64, event: EmitterEvent) {
+            self.serial = serial
+            self.event = event
+        }
+
+        /// Bytes the item takes in a batch.
+        public var encodedSize: Int { 8 + event.encodedSize }
+    }
+
+    /// The node (run) whose members the events are for.
+    public var node: NodeUID
+    public var items: [Item]
+
+    /// Items in one batch.
+    public static let maxItems = 1 << 20
+
+    public init(node: NodeUID, items: [Item]) {
+        self.node = node
+        self.items = items
+    }
+
+    /// Bytes of a batch without items.
+    public static let emptySize = 8 + 4
+
+    public func encode(to writer: inout WireWriter) {
+        writer.writeUInt64(node.rawValue)
+        writer.writeArray(items, maxCount: Self.maxItems) { writer, item in
+            writer.writeUInt64(item.serial)
+            item.event.encode(to: &writer)
+        }
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        node = NodeUID(rawValue: try reader.readUInt64())
+        items = try reader.readArray(maxCount: Self.maxItems) { (reader: inout WireReader) throws(WireError) in
+            Item(serial: try reader.readUInt64(), event: try EmitterEvent(from: &reader))
+        }
     }
 }
 

@@ -29,6 +29,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case emitterAck = 0x26
     /// A message published on a topic, for the receiving node's subscribers.
     case topicMessage = 0x27
+    /// Plain broadcast events for members of the receiving node, many to a frame.
+    case emitterBatch = 0x28
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

@@ -117,6 +117,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case emitterDelivery(EmitterDelivery)
     case emitterAck(EmitterAck)
     case topicMessage(TopicMessage)
+    case emitterBatch(EmitterBatch)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -135,6 +136,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .emitterDelivery: .emitterDelivery
         case .emitterAck: .emitterAck
         case .topicMessage: .topicMessage
+        case .emitterBatch: .emitterBatch
         case .transportProbe: .transportProbe
         }
     }
@@ -155,6 +157,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .emitterDelivery(delivery): "emitterDelivery(to \(delivery.to), event \(delivery.event.eventID), ack \(delivery.ackID))"
         case let .emitterAck(ack): "emitterAck(\(ack.ackID), \(ack.accepted ? "accepted" : "refused"))"
         case let .topicMessage(message): "topicMessage(\(message.topic), \(message.payload.count) bytes)"
+        case let .emitterBatch(batch): "emitterBatch(\(batch.node), \(batch.items.count) events)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -175,6 +178,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .emitterDelivery(body): body.encode(to: &writer)
         case let .emitterAck(body): body.encode(to: &writer)
         case let .topicMessage(body): body.encode(to: &writer)
+        case let .emitterBatch(body): body.encode(to: &writer)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -195,6 +199,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .emitterDelivery: .emitterDelivery(try EmitterDelivery(from: &reader))
         case .emitterAck: .emitterAck(try EmitterAck(from: &reader))
         case .topicMessage: .topicMessage(try TopicMessage(from: &reader))
+        case .emitterBatch: .emitterBatch(try EmitterBatch(from: &reader))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

@@ -49,10 +49,12 @@ final class GroupsShell: @unchecked Sendable {
     let outboundBacklog = Atomic<Int>(0)
     /// A broadcaster waits while this many are queued (see `ClusterNode.broadcast`).
     static let maxOutboundBacklog = 65_536
-    /// Per peer, the frames of the drain under way, sent as one write; the buffers are kept
-    /// between drains, for their capacity.
+    /// Per peer, the events of the drain under way, sent as one frame (`EmitterBatch`) per
+    /// `batchBytes`; the arrays are kept between drains, for their capacity.
     private var batches: [PeerBatch] = []
-    private var spareBuffers: [[UInt8]] = []
+    private var spareItems: [[EmitterBatch.Item]] = []
+    /// Where a batch is encoded before it goes to its link.
+    private var frameBuffer: [UInt8] = []
     /// A batch goes out once it reaches this size, so that one write stays moderate.
     private static let batchBytes = 64 << 10
 
@@ -106,6 +108,9 @@ final class GroupsShell: @unchecked Sendable {
         case .emitterDelivery(let delivery):
             received(delivery, from: peer)
             return
+        case .emitterBatch(let batch):
+            received(batch, from: peer)
+            return
         case .emitterAck(let ack):
             broadcasts.received(ack, from: peer.uid)
             return
@@ -127,6 +132,16 @@ final class GroupsShell: @unchecked Sendable {
         guard !stopped else { return }
         if let ack = broadcasts.received(delivery, from: peer.uid) {
             links.send(WireCodec.encode(.emitterAck(ack)), toNodeAt: peer.bindAddress)
+        }
+    }
+
+    /// Plain broadcast events for our members; those for another node or an earlier run of this
+    /// one, or for a member that has ended, are dropped (as a fire-and-forget event may be).
+    func received(_ batch: EmitterBatch, from peer: PeerInfo) {
+        guard !stopped, batch.node == core.node else { return }
+        for item in batch.items {
+            guard let endpoint = endpoints[item.serial] else { continue }
+            endpoint.deliver(GroupMessage(from: nil, fromNode: peer.uid, content: .event(item.event), path: .remote))
         }
     }
 
@@ -307,33 +322,45 @@ final class GroupsShell: @unchecked Sendable {
                     continue
                 }
                 guard links.isWritable(toNodeAt: address) else { break }
-                batches.append(PeerBatch(node: node, address: address, bytes: spareBuffers.popLast() ?? []))
+                batches.append(PeerBatch(node: node, address: address, items: spareItems.popLast() ?? []))
                 slot = batches.count - 1
             }
-            let delivery = EmitterDelivery(to: item.member, group: "", ackID: 0, event: item.event)
-            WireCodec.encode(delivery, as: .emitterDelivery, into: &batches[slot].bytes)
+            let batchItem = EmitterBatch.Item(serial: item.member.serial, event: item.event)
+            // A large event must not take its batch past a frame (alone, it fits: `checkLimits`).
+            if batches[slot].size + batchItem.encodedSize > WireLimits.maxFramePayload - 1024 { flush(&batches[slot]) }
+            batches[slot].items.append(batchItem)
+            batches[slot].size += batchItem.encodedSize
             held.removeFirst()
             sent += 1
-            if batches[slot].bytes.count >= Self.batchBytes {
-                links.send(batches[slot].bytes, toNodeAt: batches[slot].address)
-                batches[slot].bytes.removeAll(keepingCapacity: true)
+            if batches[slot].size >= Self.batchBytes {
+                flush(&batches[slot])
                 if !links.isWritable(toNodeAt: batches[slot].address) { break drain }
             }
         }
-        for var batch in batches {
-            if !batch.bytes.isEmpty { links.send(batch.bytes, toNodeAt: batch.address) }
-            batch.bytes.removeAll(keepingCapacity: true)
-            spareBuffers.append(batch.bytes)
+        for index in batches.indices {
+            flush(&batches[index])
+            spareItems.append(batches[index].items)
         }
         batches.removeAll(keepingCapacity: true)
         outboundBacklog.wrappingSubtract(sent, ordering: .relaxed)
     }
 
-    /// The frames for one peer in one drain.
+    /// Sends a peer's gathered events as one frame, and empties the batch for more.
+    private func flush(_ batch: inout PeerBatch) {
+        guard !batch.items.isEmpty else { return }
+        WireCodec.encode(EmitterBatch(node: batch.node, items: batch.items), as: .emitterBatch, into: &frameBuffer)
+        links.send(frameBuffer, toNodeAt: batch.address)
+        frameBuffer.removeAll(keepingCapacity: true)
+        batch.items.removeAll(keepingCapacity: true)
+        batch.size = 0
+    }
+
+    /// The events for one peer in one drain, and their encoded size.
     private struct PeerBatch {
         let node: NodeUID
         let address: String
-        var bytes: [UInt8]
+        var items: [EmitterBatch.Item]
+        var size = 0
     }
 
     /// One plain broadcast for one remote member.

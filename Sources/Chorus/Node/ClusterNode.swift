@@ -68,6 +68,7 @@ public final class ClusterNode: Sendable {
         // unowned(unsafe): called per frame; the node owns both, and stops the loop before they go.
         links.onGroups = { [unowned(unsafe) groups] message, peer in groups.received(message, from: peer) }
         links.onEmitterDelivery = { [unowned(unsafe) groups] delivery, peer in groups.received(delivery, from: peer) }
+        links.onEmitterBatch = { [unowned(unsafe) groups] batch, peer in groups.received(batch, from: peer) }
         links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
         links.onWritable = { [unowned groups] _ in groups.drainOutbound() }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }

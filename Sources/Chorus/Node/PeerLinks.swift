@@ -124,6 +124,8 @@ final class PeerLinks: @unchecked Sendable {
     /// Broadcast events from established links (they skip `onGroups`). Set before `start`;
     /// called on this loop.
     var onEmitterDelivery: ((EmitterDelivery, PeerInfo) -> Void)?
+    /// Batches of plain broadcast events from established links (they skip `onGroups`).
+    var onEmitterBatch: ((EmitterBatch, PeerInfo) -> Void)?
     /// The link to this address can take frames again after it refused some. Called on this loop.
     var onWritable: ((String) -> Void)?
     /// A link to a node of the cluster finished its hello exchange. Called on this loop.
@@ -320,16 +322,24 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func received(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
-        // The hottest frame, a broadcast event, is decoded into its body alone (no `Message` to
-        // build and copy through the dispatch below).
-        if frame.count > FrameHeader.size, frame[3] == MessageType.emitterDelivery.rawValue,
-           case .established(let info) = link.state {
+        // The hottest frames, broadcast events, are decoded into their bodies alone (no `Message`
+        // to build and copy through the dispatch below).
+        if frame.count > FrameHeader.size, case .established(let info) = link.state {
             do {
-                onEmitterDelivery?(try WireCodec.decode(EmitterDelivery.self, as: .emitterDelivery, frame: frame), info)
+                switch frame[3] {
+                case MessageType.emitterBatch.rawValue:
+                    onEmitterBatch?(try WireCodec.decode(EmitterBatch.self, as: .emitterBatch, frame: frame), info)
+                    return
+                case MessageType.emitterDelivery.rawValue:
+                    onEmitterDelivery?(try WireCodec.decode(EmitterDelivery.self, as: .emitterDelivery, frame: frame), info)
+                    return
+                default:
+                    break
+                }
             } catch {
                 refuse(link, reason: error.reasonLabel, "malformed frame: \(error)")
+                return
             }
-            return
         }
         let message: Message
         do {
@@ -359,7 +369,7 @@ final class PeerLinks: @unchecked Sendable {
             // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
             onMembership?(message, info.bindAddress)
         case .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage, .emitterDelivery, .emitterAck,
-             .topicMessage:
+             .topicMessage, .emitterBatch:
             // Groups traffic, handled on this loop; the hello said which node run sent it.
             onGroups?(message, info)
         }
