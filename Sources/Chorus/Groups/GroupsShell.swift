@@ -312,12 +312,12 @@ final class GroupsShell: @unchecked Sendable {
         guard !stopped else { return }
         outbound.takeAll(into: &held)
         var sent = 0
-        drain: while let item = held.first {
-            let node = item.member.node
+        drain: while let member = held.peek({ $0.member }) {
+            let node = member.node
             var slot = batches.firstIndex { $0.node == node } ?? -1
             if slot < 0 {
                 guard let address = addressOf[node] else {
-                    held.removeFirst() // its node is gone: the event is lost, as a fire-and-forget one may be
+                    _ = held.popFirst() // its node is gone: the event is lost, as a fire-and-forget one may be
                     sent += 1
                     continue
                 }
@@ -325,12 +325,12 @@ final class GroupsShell: @unchecked Sendable {
                 batches.append(PeerBatch(node: node, address: address, items: spareItems.popLast() ?? []))
                 slot = batches.count - 1
             }
-            let batchItem = EmitterBatch.Item(serial: item.member.serial, event: item.event)
+            let batchItem = EmitterBatch.Item(serial: member.serial, event: held.popFirst()!.event)
+            let size = batchItem.encodedSize
             // A large event must not take its batch past a frame (alone, it fits: `checkLimits`).
-            if batches[slot].size + batchItem.encodedSize > WireLimits.maxFramePayload - 1024 { flush(&batches[slot]) }
+            if batches[slot].size + size > WireLimits.maxFramePayload - 1024 { flush(&batches[slot]) }
             batches[slot].items.append(batchItem)
-            batches[slot].size += batchItem.encodedSize
-            held.removeFirst()
+            batches[slot].size += size
             sent += 1
             if batches[slot].size >= Self.batchBytes {
                 flush(&batches[slot])
