@@ -578,6 +578,7 @@ def run_cluster(impl, n, args, run_no):
             log(f"  {label}: {res['converge_note']}")
             return res
         res["converge_s"] = max(done.values()) - t_last
+        res["converge_by_node"] = {x: round(done[x] - t_last, 3) for x in c.names}
         res["converge_median_s"] = statistics.median(done.values()) - t_last
         res["api_up_s"] = max(poller.first_answer.values()) - t_last
         res["converge_poller_errors"] = sum(errors.values())
