@@ -40,13 +40,7 @@ public enum WireCodec {
     ) throws(WireError) -> Body {
         let header = try FrameHeader.parse(frame, maxPayload: maxPayload)
         guard header.type == type else { throw .malformed("expected a frame of type \(type), got \(header.type)") }
-        guard frame.count >= header.frameLength else {
-            throw .truncated(needed: header.frameLength, available: frame.count)
-        }
-        guard frame.count == header.frameLength else {
-            throw .malformed("\(frame.count - header.frameLength) trailing bytes after the frame")
-        }
-        var reader = WireReader(UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...]))
+        var reader = try payloadReader(frame, header)
         let body = try Body(from: &reader)
         try reader.expectEnd()
         return body
@@ -68,13 +62,7 @@ public enum WireCodec {
         frame: UnsafeRawBufferPointer, maxPayload: Int = WireLimits.maxFramePayload
     ) throws(WireError) -> Message {
         let header = try FrameHeader.parse(frame, maxPayload: maxPayload)
-        guard frame.count >= header.frameLength else {
-            throw .truncated(needed: header.frameLength, available: frame.count)
-        }
-        guard frame.count == header.frameLength else {
-            throw .malformed("\(frame.count - header.frameLength) trailing bytes after the frame")
-        }
-        var reader = WireReader(UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...]))
+        var reader = try payloadReader(frame, header)
         let message = try Message.decodePayload(type: header.type, from: &reader)
         try reader.expectEnd()
         return message
@@ -87,6 +75,18 @@ public enum WireCodec {
         try withUnsafeBytesOf(frame) { buffer throws(WireError) in
             try decode(frame: buffer, maxPayload: maxPayload)
         }
+    }
+
+    /// A reader over the payload of a frame whose header is `header`: exactly the frame, no
+    /// byte missing and none trailing.
+    private static func payloadReader(_ frame: UnsafeRawBufferPointer, _ header: FrameHeader) throws(WireError) -> WireReader {
+        guard frame.count >= header.frameLength else {
+            throw .truncated(needed: header.frameLength, available: frame.count)
+        }
+        guard frame.count == header.frameLength else {
+            throw .malformed("\(frame.count - header.frameLength) trailing bytes after the frame")
+        }
+        return WireReader(UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...]))
     }
 
     /// Header placeholder, payload, then the header filled in with the payload's length.

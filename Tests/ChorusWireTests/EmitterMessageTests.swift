@@ -19,4 +19,23 @@ struct EmitterMessageTests {
             #expect(batch.encoded().count == EmitterBatch.emptySize + batch.items[0].encodedSize)
         }
     }
+
+    @Test("given batch and delivery frames, decoding the body alone gives what decoding the message gives; a frame of another type is malformed")
+    func bodiesAlone() throws {
+        let batch = EmitterBatch(node: NodeUID(rawValue: 7), items: Self.events.enumerated().map { EmitterBatch.Item(serial: UInt64($0.offset), event: $0.element) })
+        var frame: [UInt8] = []
+        WireCodec.encode(batch, as: .emitterBatch, into: &frame)
+        #expect(frame == WireCodec.encode(.emitterBatch(batch)), "the body path encodes as the Message path")
+        let decoded = frame.withUnsafeBytes { try? WireCodec.decode(EmitterBatch.self, as: .emitterBatch, frame: $0) }
+        #expect(decoded == batch)
+        let wrongType = frame.withUnsafeBytes { raw in
+            wireError { try WireCodec.decode(EmitterDelivery.self, as: .emitterDelivery, frame: raw) }
+        }
+        #expect(wrongType == .malformed("expected a frame of type emitterDelivery, got emitterBatch"))
+        let truncated = Array(frame.dropLast())
+        let short = truncated.withUnsafeBytes { raw in
+            wireError { try WireCodec.decode(EmitterBatch.self, as: .emitterBatch, frame: raw) }
+        }
+        #expect(short == .truncated(needed: frame.count, available: frame.count - 1))
+    }
 }
