@@ -213,4 +213,28 @@ struct GroupsAPITests {
         await b.stop()
         await a.stop()
     }
+
+    @Test("given 5,000 members joining one emitter group and one topic back to back, then leaving, every broadcast and publish right after sees exactly the members in at that moment")
+    func directoryFollowsManyChanges() async throws {
+        let nodes = try await Self.cluster(1)
+        let a = nodes[0]
+        let members = (0..<5_000).map { _ in a.makeMember { _ in } }
+        for member in members {
+            try await a.joinEmitters(store: "s", subscription: "many", member)
+            try await a.subscribe("many", member)
+        }
+        // Then: the last joiner can be chosen, and a publish reaches all of them
+        #expect(try a.publish("many", [1]) == 1)
+        var chosen: Set<GroupMemberID> = []
+        for _ in 0..<20_000 { chosen.insert(try a.broadcast(store: "s", subscription: "many", event: EmitterEvent(eventID: "e", eventType: "t", streamID: "x")).member) }
+        #expect(chosen.count > 4_000 && chosen.isSubset(of: Set(members.map(\.id))))
+        // When: all but one leave, by id (waiting for the loop)
+        for member in members.dropFirst() {
+            try await a.leave(scope: EmitterNames.scope, group: EmitterNames.group(store: "s", subscription: "many"), members: [member.id])
+        }
+        // Then: the next broadcast can only choose the one left
+        let receipt = try a.broadcast(store: "s", subscription: "many", event: EmitterEvent(eventID: "e", eventType: "t", streamID: "x"))
+        #expect(receipt.member == members[0].id)
+        await a.stop()
+    }
 }

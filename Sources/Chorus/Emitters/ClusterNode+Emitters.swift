@@ -43,7 +43,7 @@ extension ClusterNode {
     @discardableResult
     public func broadcast(store: String, subscription: String, event: EmitterEvent) throws(EmitterError) -> BroadcastReceipt {
         let directory = groups.directory
-        groups.awaitSubmittedJoins()
+        groups.awaitSubmittedChanges()
         let snapshot = directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }

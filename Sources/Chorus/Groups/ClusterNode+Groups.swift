@@ -52,7 +52,7 @@ extension ClusterNode {
     /// Joins members by id (they must be live members of this node); waits for the data loop,
     /// which checks that they are.
     public func join(scope: String, group: String, members: [GroupMemberID]) async throws(GroupsError) {
-        try await onGroups { shell throws(GroupsError) in try shell.join(scope: scope, group: group, members: members) }
+        try await changeGroups { shell throws(GroupsError) in try shell.join(scope: scope, group: group, members: members) }
     }
 
     /// Takes members out of a group, one join each time a member is listed. Throws
@@ -63,7 +63,7 @@ extension ClusterNode {
 
     /// Takes members out of a group by id.
     public func leave(scope: String, group: String, members: [GroupMemberID]) async throws(GroupsError) {
-        try await onGroups { shell throws(GroupsError) in try shell.leave(scope: scope, group: group, members: members) }
+        try await changeGroups { shell throws(GroupsError) in try shell.leave(scope: scope, group: group, members: members) }
     }
 
     /// Every member of the group in the cluster, as this node knows it, sorted, a member listed
@@ -158,6 +158,16 @@ extension ClusterNode {
     /// A scope's groups and this node's groups of it, read together.
     public func scopeView(scope: String) async -> ScopeView {
         (try? await onGroups { $0.scopeView(scope: scope) }) ?? ScopeView(groups: [], localGroups: [])
+    }
+
+    /// Runs a join or leave on the data loop; broadcasts and publishes that start after this
+    /// returns see its effect (see `GroupsShell.beginChange`).
+    private func changeGroups(_ body: @escaping @Sendable (GroupsShell) throws(GroupsError) -> Void) async throws(GroupsError) {
+        groups.beginChange()
+        try await onGroups { shell throws(GroupsError) in
+            defer { shell.settleChange() }
+            try body(shell)
+        }
     }
 
     /// Runs `body` on the data loop with the groups shell; a stopped node throws `ESHUTDOWN`

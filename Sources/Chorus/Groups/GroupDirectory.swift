@@ -6,7 +6,8 @@ import Synchronization
 /// of every emitter group and the endpoints of this node's members among them, by subscription
 /// (no group name is built per broadcast); for publish, each
 /// topic's local subscribers and the other nodes that have subscribers. The groups shell
-/// publishes a new snapshot (one atomic swap) after each input that changed any of it.
+/// publishes a new snapshot (one atomic swap) once per loop iteration in which any of it
+/// changed, rebuilding only the routes of the groups that changed.
 final class GroupDirectory: Sendable {
     final class Snapshot: AtomicReference, Sendable {
         /// Each subscription's emitter group.

@@ -39,7 +39,16 @@ final class GroupsShell: @unchecked Sendable {
     private let serials = Atomic<UInt64>(0)
     /// What broadcasts read without coming to this loop; republished when emitter groups change.
     let directory: GroupDirectory
-    private var directoryChanged = false
+    /// Emitter groups and topics changed since the directory was last published: only their
+    /// routes are rebuilt, once per loop iteration however many changes came in it.
+    private var changedEmitterGroups: Set<String> = []
+    private var changedTopics: Set<String> = []
+    private var publishScheduled = false
+    /// Routes of the last published directory, by group name.
+    private var emitterRoutes: [String: EmitterTable.Route] = [:]
+    private var topicRoutes: [String: GroupDirectory.TopicRoute] = [:]
+    /// Changes begun with `beginChange` and applied whose directory is not published yet.
+    private var changesAwaitingPublish = 0
     private(set) var broadcasts: EmitterBroadcasts!
     /// Plain broadcasts to remote members, waiting for the next drain.
     private let outbound = Inbox<OutboundEvent>()
@@ -172,7 +181,6 @@ final class GroupsShell: @unchecked Sendable {
 
     private func terminate(_ serial: UInt64) {
         guard let endpoint = endpoints.removeValue(forKey: serial) else { return }
-        directoryChanged = true
         endpoint.finish()
         perform(core.terminate(GroupMemberID(node: core.node, serial: serial)))
     }
@@ -186,41 +194,55 @@ final class GroupsShell: @unchecked Sendable {
     /// Joins live member objects from any thread without waiting for the loop: everything a
     /// join can refuse is checked here, on the caller's thread, and the join goes to the loop
     /// behind everything queued before it. So the loop's reads and leaves that follow see it,
-    /// and so do broadcasts and publishes (they wait while `pendingJoins` is not zero). A member
-    /// that ends before the loop applies its join is left out, as if it had joined and ended.
+    /// and so do broadcasts and publishes (see `beginChange`). A member that ends before the
+    /// loop applies its join is left out, as if it had joined and ended.
     func submitJoin(scope: String, group: String, members: [GroupMember]) throws(GroupsError) {
         if directory.snapshot.stopped { throw .nodeStopped }
         try GroupsInstance.validate(scope: scope, group: group)
         if let stranger = members.first(where: { $0.id.node != node }) { throw .notLocal(stranger.id) }
         if let ended = members.first(where: \.hasEnded) { throw .memberEnded(ended.id) }
         let ids = members.map(\.id)
-        pendingJoins.wrappingAdd(1, ordering: .relaxed)
+        beginChange()
         let accepted = loop.execute { [self] in
-            defer { pendingJoins.wrappingSubtract(1, ordering: .releasing) }
-            guard !stopped else { return }
-            let live = ids.filter { endpoints[$0.serial] != nil }
-            guard !live.isEmpty, let directives = try? core.join(scope: scope, group: group, members: live) else { return }
-            perform(directives)
+            if !stopped, case let live = ids.filter({ endpoints[$0.serial] != nil }), !live.isEmpty,
+               let directives = try? core.join(scope: scope, group: group, members: live) {
+                perform(directives)
+            }
+            settleChange()
         }
-        if !accepted {
-            pendingJoins.wrappingSubtract(1, ordering: .releasing)
-            throw .nodeStopped
+        if !accepted { throw .nodeStopped } // the stopped directory releases waiting broadcasts
+    }
+
+    /// Joins and leaves submitted and not yet shown by the directory.
+    let pendingChanges = Atomic<Int>(0)
+
+    /// Called off the loop before a join or leave is handed to it: broadcasts and publishes that
+    /// start from now on wait until the directory shows the change (`settleChange`, on the loop,
+    /// once it is applied), so that what a caller joined or left is what its next broadcast sees.
+    func beginChange() {
+        pendingChanges.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// On the loop, once a change begun with `beginChange` is applied: it counts until the next
+    /// directory publish if one is due, else at once.
+    func settleChange() {
+        if publishScheduled {
+            changesAwaitingPublish += 1
+        } else {
+            pendingChanges.wrappingSubtract(1, ordering: .releasing)
         }
     }
 
-    /// Joins submitted and not yet applied (see `submitJoin`).
-    let pendingJoins = Atomic<Int>(0)
-
-    /// Returns once every join submitted before the call is in the directory (or the node has
-    /// stopped). Called by broadcast and publish off the loop; on the loop it returns at once.
+    /// Returns once every join and leave begun before the call is in the directory (or the node
+    /// has stopped). Called by broadcast and publish off the loop; on the loop it returns at once.
     @inline(__always)
-    func awaitSubmittedJoins() {
-        if pendingJoins.load(ordering: .acquiring) > 0 { waitForSubmittedJoins() }
+    func awaitSubmittedChanges() {
+        if pendingChanges.load(ordering: .acquiring) > 0 { waitForSubmittedChanges() }
     }
 
-    private func waitForSubmittedJoins() {
+    private func waitForSubmittedChanges() {
         guard !loop.inLoop else { return }
-        while pendingJoins.load(ordering: .acquiring) > 0 {
+        while pendingChanges.load(ordering: .acquiring) > 0 {
             if directory.snapshot.stopped { return }
             sched_yield()
         }
@@ -369,17 +391,23 @@ final class GroupsShell: @unchecked Sendable {
         let event: EmitterEvent
     }
 
-    /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads.
+    /// Publishes the emitter groups, the topics and their local endpoints for lock-free reads,
+    /// rebuilding the routes of the groups that changed; then lets broadcasts waiting for the
+    /// joins it shows go on.
     private func publishDirectory() {
-        var emitters: [EmitterTable.Route] = []
-        for group in core.whichGroups(scope: EmitterNames.scope) {
+        publishScheduled = false
+        guard !stopped else { return }
+        for group in changedEmitterGroups {
             guard let key = EmitterNames.key(ofGroup: group) else { continue } // joined by name, not by broadcast's rules
             let members = core.distinctMembers(scope: EmitterNames.scope, group: group)
-            emitters.append(EmitterTable.Route(store: key.store, subscription: key.subscription, members: members,
-                                               endpoints: members.map { $0.node == core.node ? endpoints[$0.serial] : nil }))
+            if members.isEmpty {
+                emitterRoutes.removeValue(forKey: group)
+            } else {
+                emitterRoutes[group] = EmitterTable.Route(store: key.store, subscription: key.subscription, members: members,
+                                                          endpoints: members.map { $0.node == core.node ? endpoints[$0.serial] : nil })
+            }
         }
-        var topics: [String: GroupDirectory.TopicRoute] = [:]
-        for topic in core.whichGroups(scope: TopicNames.scope) {
+        for topic in changedTopics {
             var route = GroupDirectory.TopicRoute()
             var nodes: Set<NodeUID> = []
             for member in core.distinctMembers(scope: TopicNames.scope, group: topic) {
@@ -390,9 +418,18 @@ final class GroupsShell: @unchecked Sendable {
                 }
             }
             route.remoteNodes = nodes.sorted()
-            topics[topic] = route
+            if route.local.isEmpty && route.remoteNodes.isEmpty {
+                topicRoutes.removeValue(forKey: topic)
+            } else {
+                topicRoutes[topic] = route
+            }
         }
-        directory.publish(GroupDirectory.Snapshot(emitters: EmitterTable(emitters, basis: directory.hashBasis), topics: topics))
+        changedEmitterGroups.removeAll()
+        changedTopics.removeAll()
+        directory.publish(GroupDirectory.Snapshot(emitters: EmitterTable(Array(emitterRoutes.values), basis: directory.hashBasis),
+                                                  topics: topicRoutes))
+        pendingChanges.wrappingSubtract(changesAwaitingPublish, ordering: .releasing)
+        changesAwaitingPublish = 0
     }
 
     // MARK: Reading
@@ -463,13 +500,17 @@ final class GroupsShell: @unchecked Sendable {
                     if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
                 }
             case .notify(let notification):
-                if notification.scope == EmitterNames.scope || notification.scope == TopicNames.scope { directoryChanged = true }
+                if notification.scope == EmitterNames.scope {
+                    changedEmitterGroups.insert(notification.group)
+                } else if notification.scope == TopicNames.scope {
+                    changedTopics.insert(notification.group)
+                }
                 monitors.notify(notification)
             }
         }
-        if directoryChanged {
-            directoryChanged = false
-            publishDirectory()
+        if !publishScheduled && !(changedEmitterGroups.isEmpty && changedTopics.isEmpty) {
+            publishScheduled = true
+            loop.execute { [self] in publishDirectory() }
         }
         rearm()
     }
@@ -492,6 +533,8 @@ final class GroupsShell: @unchecked Sendable {
         for endpoint in endpoints.values { endpoint.finish() }
         endpoints = [:]
         directory.publish(GroupDirectory.Snapshot(stopped: true))
+        pendingChanges.wrappingSubtract(changesAwaitingPublish, ordering: .releasing)
+        changesAwaitingPublish = 0
         monitors.finishAll()
     }
 }

@@ -47,7 +47,7 @@ extension ClusterNode {
     /// bytes, `nodeStopped` once the node has stopped.
     @discardableResult
     public func publish(_ topic: String, _ payload: [UInt8], from sender: GroupMember? = nil) throws(GroupsError) -> Int {
-        groups.awaitSubmittedJoins()
+        groups.awaitSubmittedChanges()
         let snapshot = groups.directory.snapshot
         if snapshot.stopped { throw .nodeStopped }
         guard payload.count <= GroupsLimits.maxPayload else { throw .payloadTooLarge(bytes: payload.count) }
