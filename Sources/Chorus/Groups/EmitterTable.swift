@@ -1,9 +1,13 @@
+import Synchronization
+
 /// The emitter groups of one directory snapshot, by subscription: what every broadcast looks up.
 ///
 /// An open-addressing table built once per snapshot and only read after, hashed with a
 /// multiply-xor over each name's bytes, eight at a time, and its length, from a per-process random
 /// basis. It costs a fraction of the standard library's SipHash on this path, and a lookup compares
-/// the names themselves, so a collision costs a probe, never a wrong answer.
+/// the names themselves, so a collision costs a probe, never a wrong answer. The slot found last
+/// is remembered (a relaxed atomic, written only when it changes), and tried first: a node that
+/// broadcasts to one subscription again and again compares two names and hashes nothing.
 struct EmitterTable: Sendable {
     /// One subscription's emitter group: its distinct members in the cluster and, beside each, its
     /// endpoint when it is a live member of this node.
@@ -24,6 +28,12 @@ struct EmitterTable: Sendable {
     private let slots: [Route?]
     private let mask: Int
     private let basis: UInt64
+    private let lastFound = LastFound()
+
+    /// The slot of the last route found.
+    private final class LastFound: Sendable {
+        let slot = Atomic<Int>(0)
+    }
 
     /// A table of `routes` (each subscription once), at most half full.
     init(_ routes: [Route], basis: UInt64) {
@@ -43,9 +53,14 @@ struct EmitterTable: Sendable {
     /// The group of `(store, subscription)`, or nil when nobody joined it.
     @inline(__always)
     func route(store: String, subscription: String) -> Route? {
+        let remembered = lastFound.slot.load(ordering: .relaxed)
+        if let route = slots[remembered], route.store == store, route.subscription == subscription { return route }
         var index = Int(truncatingIfNeeded: Self.hash(store, subscription, basis: basis)) & mask
         while let route = slots[index] {
-            if route.store == store && route.subscription == subscription { return route }
+            if route.store == store && route.subscription == subscription {
+                lastFound.slot.store(index, ordering: .relaxed)
+                return route
+            }
             index = (index + 1) & mask
         }
         return nil
