@@ -214,12 +214,30 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     /// The addresses of the members membership considers active: links to them are kept.
+    ///
+    /// A link to a member newly wanted is dialled after a random delay of up to 10 ms per wanted
+    /// member (at most 250 ms): when a whole cluster starts at once, every node would otherwise
+    /// dial every other in the same instant, and that burst of connections and hellos competes
+    /// for the CPU with the failure detector while the cluster forms. A frame to send dials at
+    /// once (`send`), whatever the delay.
     func setWanted(_ addresses: Set<String>) {
         loop.preconditionInLoop()
         guard !stopping else { return }
         wanted = addresses.subtracting(["\(settings.bind)"])
-        for address in wanted where !hasLink(to: address) { dial(address, frames: []) }
+        let spread = UInt64(min(250, 10 * wanted.count))
+        for address in wanted where !hasLink(to: address) && !dialScheduled.contains(address) {
+            dialScheduled.insert(address)
+            let delay = spread == 0 ? 0 : UInt64.random(in: 0...spread)
+            loop.scheduleTimer(afterMillis: delay) { [weak self] _ in
+                guard let self else { return }
+                self.dialScheduled.remove(address)
+                if !self.stopping, self.wanted.contains(address), !self.hasLink(to: address) { self.dial(address, frames: []) }
+            }
+        }
     }
+
+    /// Addresses with a dial waiting for its delay (see `setWanted`).
+    private var dialScheduled: Set<String> = []
 
     private func hasLink(to address: String) -> Bool {
         dialling[address] != nil || links.values.contains { $0.peerAddress == address }
