@@ -147,10 +147,9 @@ final class GroupsShell: @unchecked Sendable {
     /// Plain broadcast events for our members; those for another node or an earlier run of this
     /// one, or for a member that has ended, are dropped (as a fire-and-forget event may be).
     func received(_ batch: EmitterBatch, from peer: PeerInfo) {
-        guard !stopped, batch.node == core.node else { return }
+        guard !stopped else { return }
         for item in batch.items {
-            guard let endpoint = endpoints[item.serial] else { continue }
-            endpoint.deliver(GroupMessage(from: nil, fromNode: peer.uid, content: .event(item.event), path: .remote))
+            _ = deliverEvent(item.event, to: GroupMemberID(node: batch.node, serial: item.serial), from: peer.uid, path: .remote)
         }
     }
 
