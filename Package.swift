@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System libuv through pkg-config (Debian: libuv1-dev).
@@ -46,6 +47,9 @@ let package = Package(
         .target(name: "ChorusGroups", dependencies: ["ChorusCore", "ChorusWire", "ChorusMembership"]),
         // SWIM and groups cores run together by the simulator (what a node runs), for pg's specs.
         .target(name: "ChorusGroupsSimulation", dependencies: ["ChorusGroups", "ChorusMembership", "ChorusMembershipSimulation", "ChorusSimulation", "ChorusCore", "ChorusWire"]),
+        // Replicated stores, pure: dots, causal contexts, causal maps and their join, the delta log,
+        // anti-entropy and snapshots.
+        .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -111,6 +115,13 @@ let package = Package(
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusMembership", "ChorusMembershipSimulation", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
         .testTarget(name: "ChorusGroupsTests", dependencies: ["ChorusGroups", "ChorusGroupsSimulation", "ChorusMembership", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport"]),
+        .testTarget(
+            name: "ChorusReplicationTests",
+            dependencies: [
+                "ChorusReplication", "ChorusCore", "ChorusWire", "ChorusSimulation", "ChorusTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(

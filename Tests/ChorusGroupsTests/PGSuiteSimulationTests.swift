@@ -9,7 +9,7 @@ import Testing
 
 /// Erlang/OTP's pg_SUITE behaviours, ported onto Chorus nodes (membership and groups cores) in
 /// the simulator with `local` timers. Each prints its seed; `CHORUS_SEED` replays one.
-@Suite struct PGSuiteSimulationTests {
+@Suite(.onSimulationThread) struct PGSuiteSimulationTests {
     /// A cluster of `size` whose membership has settled.
     static func settled(_ name: String, fixed: UInt64, size: Int) -> SimulatedGroupsCluster {
         let cluster = SimulatedGroupsCluster(seed: testSeed(name, fixed: fixed), size: size)

@@ -1,0 +1,328 @@
+import ChorusCore
+import ChorusWire
+
+/// Which replication message a payload holds (each travels as its own frame type).
+public enum ReplicationMessageKind: Sendable, Equatable {
+    case digest
+    case deltas
+    case snapshotPart
+}
+
+/// What the shell must do for the replication core.
+public enum ReplicationDirective<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
+    /// Sends the same encoded message to each of these peers.
+    case send(ReplicationMessageKind, payload: [UInt8], to: [NodeUID])
+    /// Streams this snapshot to the peer part by part, then calls `snapshotDone(to:)` (also when
+    /// the link fails midway).
+    case sendSnapshot(ReplicaSnapshotWriter<Key, Value>, to: NodeUID)
+}
+
+/// A replica of a store, kept equal to its peers' by deltas and anti-entropy; pure: no I/O, no clock.
+///
+/// The shell calls `write` for local writes, `peerUp`/`peerDown` as links to live members come and
+/// go, `receive` for their messages and `tick` at `nextDeadline`; it carries out the directives
+/// from `takeDirectives()` and persists the keys from `takeChanges()`.
+///
+/// Rules:
+/// - **Push**: each local write is applied, logged and pushed to every peer, batched per turn of
+///   the shell's loop. A peer's own writes are never relayed by push.
+/// - **Causal delivery per key**: a received delta is applied once every write it replaced has been
+///   seen here; until then it waits.
+/// - **Anti-entropy**: on a new link both sides exchange digests; every `digestInterval` each side
+///   sends one again. A replica answers a digest with the deltas the peer lacks (leaving out, for a
+///   periodic digest, ones applied within `settleTime`, which are likely on their way), or with a
+///   snapshot when its log no longer holds one of them.
+/// - **Snapshots**: at most one in flight per peer; the receiver joins it whole when the last part
+///   arrives.
+/// - **Collection**: see `DeltaLog`: a delta goes once every live peer has seen it and it is older
+///   than `minRetention`, or when the log is full.
+public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
+    public let origin: NodeUID
+    public let settings: ReplicationSettings
+    public private(set) var state: ReplicaState<Key, Value>
+    /// The sequence of this node's latest write.
+    public private(set) var sequence: UInt64 = 0
+
+    private var log: DeltaLog<Key, Value>
+    private var peers: [NodeUID: Peer] = [:]
+    private var pendingPush: [KeyDelta<Key, Value>] = []
+    /// Received deltas that replaced writes not seen here yet, by their dot.
+    private var waiting: [Dot: KeyDelta<Key, Value>] = [:]
+    private var directives: [ReplicationDirective<Key, Value>] = []
+    private var changedKeys: Set<Key> = []
+    private var contextChanged = false
+    private var nextDigestAt: ProtocolTime
+    private var snapshotsStarted: UInt64 = 0
+
+    private struct Peer: Sendable {
+        /// Everything the peer is known to have seen (its digests and the deltas it sent).
+        var known = CausalContext()
+        var sendingSnapshot = false
+        var receiving: IncomingSnapshot?
+    }
+
+    /// The parts of a snapshot received so far.
+    private struct IncomingSnapshot: Sendable {
+        var id: UInt64
+        var state = ReplicaState<Key, Value>()
+        var parts: Set<UInt32> = []
+        /// From the last part: the sender's context and how many parts there are.
+        var context: CausalContext?
+        var partCount: Int?
+
+        var isComplete: Bool { partCount == parts.count }
+    }
+
+    /// Figures for metrics.
+    public struct Counters: Sendable, Equatable {
+        public var deltasPushed: UInt64 = 0
+        public var deltasRepaired: UInt64 = 0
+        public var deltasApplied: UInt64 = 0
+        public var duplicateDeltas: UInt64 = 0
+        public var digestsReceived: UInt64 = 0
+        public var snapshotsSent: UInt64 = 0
+        public var snapshotsReceived: UInt64 = 0
+    }
+    public private(set) var counters = Counters()
+
+    /// A replica starting from `restored` (what the disk held; empty for a new node).
+    public init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value> = .init(),
+                now: ProtocolTime) {
+        precondition(restored.context.version(of: origin) == 0, "a node's uid is new at every start")
+        self.origin = origin
+        self.settings = settings
+        self.state = restored
+        self.log = DeltaLog(capacity: settings.logCapacity)
+        self.nextDigestAt = now + settings.digestInterval
+    }
+
+    // MARK: Local writes
+
+    /// Writes `value` (nil: removes the key) here. Returns the write's delta; its `dot` names it.
+    @discardableResult
+    public mutating func write(_ key: Key, _ value: Value?, now: ProtocolTime) -> KeyDelta<Key, Value> {
+        sequence += 1
+        let delta = state.write(key, value, dot: Dot(origin: origin, sequence: sequence))
+        log.append(delta, newDots: [delta.dot], at: now)
+        if !peers.isEmpty { pendingPush.append(delta) }
+        changedKeys.insert(key)
+        contextChanged = true
+        return delta
+    }
+
+    // MARK: Peers
+
+    public var peerIDs: [NodeUID] { peers.keys.sorted() }
+
+    /// A link to a live member is up: both sides send their digest and repair each other.
+    public mutating func peerUp(_ peer: NodeUID) {
+        guard peer != origin else { return }
+        peers[peer] = Peer()
+        send(.digest, ReplicaDigest(context: state.context, wantsReply: true), to: [peer])
+    }
+
+    /// The link went down or the member left: its snapshot parts in progress are dropped.
+    public mutating func peerDown(_ peer: NodeUID) {
+        peers[peer] = nil
+    }
+
+    /// The snapshot for `peer` was sent, or its link failed midway.
+    public mutating func snapshotDone(to peer: NodeUID) {
+        peers[peer]?.sendingSnapshot = false
+    }
+
+    /// A message from a peer. A payload that does not decode throws and changes nothing.
+    public mutating func receive(_ kind: ReplicationMessageKind, payload: UnsafeRawBufferPointer, from peer: NodeUID,
+                                 now: ProtocolTime) throws(WireError) {
+        switch kind {
+        case .digest: receive(try ReplicaDigest(decoding: payload), from: peer, now: now)
+        case .deltas: receive(try ReplicaDeltas<Key, Value>(decoding: payload), from: peer, now: now)
+        case .snapshotPart: receive(try ReplicaSnapshotPart<Key, Value>(decoding: payload), from: peer, now: now)
+        }
+    }
+
+    public mutating func receive(_ deltas: ReplicaDeltas<Key, Value>, from peer: NodeUID, now: ProtocolTime) {
+        for delta in deltas.deltas {
+            peers[peer]?.known.insert(delta.dot)
+            if state.context.contains(delta.dot) || waiting[delta.dot] != nil {
+                counters.duplicateDeltas += 1
+                continue
+            }
+            if delta.removed.allSatisfy(state.context.contains) {
+                applyReceived(delta, now: now)
+            } else {
+                // Rule: a delta waits for the writes it replaced. Applied before them, it would mark
+                // them seen without their own removals taking effect here, and an entry they replaced
+                // would stay forever.
+                waiting[delta.dot] = delta
+                if waiting.count > settings.logCapacity { waiting.remove(at: waiting.startIndex) }
+            }
+        }
+        applyWaiting(now: now)
+    }
+
+    private mutating func applyReceived(_ delta: KeyDelta<Key, Value>, now: ProtocolTime) {
+        let newDots = delta.seen.filter { !state.context.contains($0) }
+        let outcome = state.apply(delta)
+        guard outcome.isNew else {
+            counters.duplicateDeltas += 1
+            return
+        }
+        counters.deltasApplied += 1
+        log.append(delta, newDots: newDots, at: now)
+        contextChanged = true
+        if outcome.changed { changedKeys.insert(delta.key) }
+    }
+
+    /// Applies the waiting deltas whose replaced writes have all been seen since, until none is left
+    /// that can go; drops the ones seen meanwhile (through a snapshot).
+    private mutating func applyWaiting(now: ProtocolTime) {
+        var progress = !waiting.isEmpty
+        while progress {
+            progress = false
+            for (dot, delta) in waiting {
+                if state.context.contains(dot) {
+                    waiting[dot] = nil
+                } else if delta.removed.allSatisfy(state.context.contains) {
+                    waiting[dot] = nil
+                    applyReceived(delta, now: now)
+                    progress = true
+                }
+            }
+        }
+    }
+
+    /// How many received deltas wait for a write they replaced.
+    public var waitingDeltas: Int { waiting.count }
+
+    public mutating func receive(_ digest: ReplicaDigest, from peer: NodeUID, now: ProtocolTime) {
+        guard peers[peer] != nil else { return }
+        counters.digestsReceived += 1
+        peers[peer]!.known.formUnion(digest.context)
+        if digest.wantsReply {
+            send(.digest, ReplicaDigest(context: state.context, wantsReply: false), to: [peer])
+        }
+        repair(peer, now: now, freshLink: digest.wantsReply)
+    }
+
+    public mutating func receive(_ part: ReplicaSnapshotPart<Key, Value>, from peer: NodeUID, now: ProtocolTime) {
+        guard peers[peer] != nil else { return }
+        if peers[peer]!.receiving?.id != part.id { peers[peer]!.receiving = IncomingSnapshot(id: part.id) }
+        guard peers[peer]!.receiving!.parts.insert(part.index).inserted else { return }
+        for (key, entries) in part.keys {
+            for entry in entries.all { peers[peer]!.receiving!.state.absorb(key, entry) }
+        }
+        if let context = part.context {
+            peers[peer]!.receiving!.context = context
+            peers[peer]!.receiving!.partCount = Int(part.index) + 1
+        }
+        guard peers[peer]!.receiving!.isComplete, let context = peers[peer]!.receiving!.context else { return }
+        var snapshot = peers[peer]!.receiving!.state
+        peers[peer]!.receiving = nil
+        snapshot.restore(context: context)
+        changedKeys.formUnion(state.join(snapshot))
+        peers[peer]!.known.formUnion(context)
+        contextChanged = true
+        counters.snapshotsReceived += 1
+        applyWaiting(now: now)
+    }
+
+    /// Sends `peer` what it lacks: logged deltas, or a snapshot when the log no longer holds one.
+    private mutating func repair(_ peer: NodeUID, now: ProtocolTime, freshLink: Bool) {
+        guard let known = peers[peer]?.known, !peers[peer]!.sendingSnapshot else { return }
+        let settled = now - settings.settleTime
+        var chosen: [KeyDelta<Key, Value>] = []
+        var sentDots: Set<Dot> = []
+        for run in state.context.missing(from: known) {
+            for dot in run.dots {
+                guard let (delta, appliedAt) = log.delta(for: dot) else {
+                    startSnapshot(for: peer)
+                    return
+                }
+                if !freshLink, appliedAt > settled { continue }
+                if sentDots.insert(delta.dot).inserted { chosen.append(delta) }
+            }
+        }
+        guard !chosen.isEmpty else { return }
+        counters.deltasRepaired += UInt64(chosen.count)
+        sendDeltas(chosen, to: [peer])
+    }
+
+    private mutating func startSnapshot(for peer: NodeUID) {
+        peers[peer]!.sendingSnapshot = true
+        snapshotsStarted += 1
+        counters.snapshotsSent += 1
+        // The id tells this snapshot's parts from an earlier one's, should that have been cut off.
+        let id = origin.rawValue &* 0x9E37_79B9_7F4A_7C15 &+ snapshotsStarted
+        directives.append(.sendSnapshot(ReplicaSnapshotWriter(state: state, id: id), to: peer))
+    }
+
+    // MARK: Time
+
+    /// When `tick` is due next.
+    public var nextDeadline: ProtocolTime { nextDigestAt }
+
+    public mutating func tick(now: ProtocolTime) {
+        guard now >= nextDigestAt else { return }
+        nextDigestAt = now + settings.digestInterval
+        if !peers.isEmpty {
+            send(.digest, ReplicaDigest(context: state.context, wantsReply: false), to: peerIDs)
+        }
+        let retained = now - settings.minRetention
+        let contexts = peers.values.map(\.known)
+        log.collect(appliedBefore: retained) { dot in contexts.allSatisfy { $0.contains(dot) } }
+    }
+
+    // MARK: Outputs
+
+    /// The directives produced since the last call, with this turn's pushes batched.
+    public mutating func takeDirectives() -> [ReplicationDirective<Key, Value>] {
+        if !pendingPush.isEmpty {
+            let pushes = pendingPush
+            pendingPush.removeAll(keepingCapacity: true)
+            if !peers.isEmpty {
+                counters.deltasPushed += UInt64(pushes.count)
+                sendDeltas(pushes, to: peerIDs)
+            }
+        }
+        let result = directives
+        directives.removeAll()
+        return result
+    }
+
+    /// The keys whose entries changed and whether the causal context did, since the last call: what
+    /// the shell must persist.
+    public mutating func takeChanges() -> (keys: Set<Key>, contextChanged: Bool) {
+        defer {
+            changedKeys.removeAll(keepingCapacity: true)
+            contextChanged = false
+        }
+        return (changedKeys, contextChanged)
+    }
+
+    /// How many deltas the log holds.
+    public var loggedDeltas: Int { log.count }
+
+    private mutating func send(_ kind: ReplicationMessageKind, _ body: some WireBody, to peers: [NodeUID]) {
+        directives.append(.send(kind, payload: body.encoded(), to: peers))
+    }
+
+    private mutating func sendDeltas(_ deltas: [KeyDelta<Key, Value>], to peers: [NodeUID]) {
+        var writer = WireWriter(reservingCapacity: min(settings.messageBytes, 1 << 20) + 1024)
+        var count: UInt32 = 0
+        writer.writeUInt32(0)
+        for delta in deltas {
+            if count > 0, writer.count >= settings.messageBytes {
+                writer.setUInt32(count, at: 0)
+                directives.append(.send(.deltas, payload: writer.finish(), to: peers))
+                writer = WireWriter(reservingCapacity: settings.messageBytes + 1024)
+                writer.writeUInt32(0)
+                count = 0
+            }
+            delta.encode(to: &writer)
+            count += 1
+        }
+        writer.setUInt32(count, at: 0)
+        directives.append(.send(.deltas, payload: writer.finish(), to: peers))
+    }
+}
