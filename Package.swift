@@ -29,6 +29,12 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // System SQLite through pkg-config (Debian: libsqlite3-dev), for the durable stores.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // libuv event loops: executors, timers, UDP, framed TCP.
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
@@ -46,6 +52,8 @@ let package = Package(
         .target(name: "ChorusGroups", dependencies: ["ChorusCore", "ChorusWire", "ChorusMembership"]),
         // SWIM and groups cores run together by the simulator (what a node runs), for pg's specs.
         .target(name: "ChorusGroupsSimulation", dependencies: ["ChorusGroups", "ChorusMembership", "ChorusMembershipSimulation", "ChorusSimulation", "ChorusCore", "ChorusWire"]),
+        // Durable stores: opaque rows in keyspaces and metadata in one SQLite file, group-committed on a thread.
+        .target(name: "ChorusStorage", dependencies: ["CSQLite"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -122,6 +130,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
+        // NodeStorage and StorageWriter on temporary directories: reopening, refusals, group commit.
+        .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusExamplesTests", dependencies: ["ChorusExamples", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
