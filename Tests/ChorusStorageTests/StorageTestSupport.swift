@@ -3,14 +3,20 @@ import ChorusStorage
 import Glibc
 #endif
 
-/// Runs `body` with a new empty directory under /tmp, removed afterwards with everything in it.
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+/// A new empty directory under /tmp (mkdtemp); the caller removes it (`removeTree`).
+func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/chorus-storage-test-XXXXXX".utf8CString)
     let path = template.withUnsafeMutableBufferPointer { buffer -> String? in
         guard let made = mkdtemp(buffer.baseAddress!) else { return nil }
         return String(cString: made)
     }
     guard let path else { throw TestFailure("mkdtemp: \(String(cString: strerror(errno)))") }
+    return path
+}
+
+/// Runs `body` with a new empty directory under /tmp, removed afterwards with everything in it.
+func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let path = try makeTemporaryDirectory()
     defer { removeTree(path) }
     return try body(path)
 }
