@@ -30,6 +30,12 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // System SQLite through pkg-config (Debian: libsqlite3-dev), for the durable stores.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // libuv event loops: executors, timers, UDP, framed TCP.
         .target(name: "ChorusLoop", dependencies: ["CLibUV"]),
         // Message types and the versioned binary codec; no I/O.
@@ -50,6 +56,8 @@ let package = Package(
         // Replicated stores, pure: dots, causal contexts, causal maps and their join, the delta log,
         // anti-entropy and snapshots.
         .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
+        // Durable stores: opaque rows in keyspaces and metadata in one SQLite file, group-committed on a thread.
+        .target(name: "ChorusStorage", dependencies: ["CSQLite"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -133,6 +141,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
+        // NodeStorage and StorageWriter on temporary directories: reopening, refusals, group commit.
+        .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusExamplesTests", dependencies: ["ChorusExamples", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
