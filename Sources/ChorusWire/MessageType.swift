@@ -31,6 +31,13 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case topicMessage = 0x27
     /// Plain broadcast events for members of the receiving node, many to a frame.
     case emitterBatch = 0x28
+    /// Replicated stores: what the sender has seen (a causal context). The payloads of the three
+    /// replication types are decoded by ChorusReplication, which knows the stores' keys and values.
+    case replicaDigest = 0x30
+    /// Replicated stores: writes for the receiver.
+    case replicaDeltas = 0x31
+    /// Replicated stores: one part of a snapshot of the sender's whole replica.
+    case replicaSnapshotPart = 0x32
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

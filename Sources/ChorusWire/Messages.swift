@@ -118,6 +118,9 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     case emitterAck(EmitterAck)
     case topicMessage(TopicMessage)
     case emitterBatch(EmitterBatch)
+    /// A replication message (`replicaDigest`, `replicaDeltas` or `replicaSnapshotPart`) as opaque
+    /// payload bytes: ChorusReplication decodes them.
+    case replication(ReplicationFrame)
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -137,6 +140,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .emitterAck: .emitterAck
         case .topicMessage: .topicMessage
         case .emitterBatch: .emitterBatch
+        case let .replication(frame): frame.type
         case .transportProbe: .transportProbe
         }
     }
@@ -158,6 +162,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .emitterAck(ack): "emitterAck(\(ack.ackID), \(ack.accepted ? "accepted" : "refused"))"
         case let .topicMessage(message): "topicMessage(\(message.topic), \(message.payload.count) bytes)"
         case let .emitterBatch(batch): "emitterBatch(\(batch.node), \(batch.items.count) events)"
+        case let .replication(frame): "\(frame.type)(\(frame.payload.count) bytes)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -179,6 +184,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .emitterAck(body): body.encode(to: &writer)
         case let .topicMessage(body): body.encode(to: &writer)
         case let .emitterBatch(body): body.encode(to: &writer)
+        case let .replication(frame): writer.writeRawBytes(frame.payload)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -200,7 +206,25 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .emitterAck: .emitterAck(try EmitterAck(from: &reader))
         case .topicMessage: .topicMessage(try TopicMessage(from: &reader))
         case .emitterBatch: .emitterBatch(try EmitterBatch(from: &reader))
+        case .replicaDigest, .replicaDeltas, .replicaSnapshotPart:
+            .replication(try ReplicationFrame(type: type, payload: reader.readRemainingBytes()))
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }
+}
+
+/// The payload of a replication frame, opaque at this layer.
+public struct ReplicationFrame: Sendable, Equatable, Hashable {
+    public let type: MessageType
+    public var payload: [UInt8]
+
+    /// Throws `malformed` for a type that is not a replication type.
+    public init(type: MessageType, payload: [UInt8]) throws(WireError) {
+        guard Self.types.contains(type) else { throw .malformed("\(type) is not a replication message") }
+        self.type = type
+        self.payload = payload
+    }
+
+    /// The frame types replication uses.
+    public static let types: Set<MessageType> = [.replicaDigest, .replicaDeltas, .replicaSnapshotPart]
 }

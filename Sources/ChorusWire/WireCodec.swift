@@ -46,6 +46,25 @@ public enum WireCodec {
         return body
     }
 
+    /// Checks a whole frame's header and length and returns its type and payload, without decoding
+    /// the payload (for messages a layer above decodes: replication's).
+    public static func payload(
+        of frame: UnsafeRawBufferPointer, maxPayload: Int = WireLimits.maxFramePayload
+    ) throws(WireError) -> (type: MessageType, payload: UnsafeRawBufferPointer) {
+        let header = try FrameHeader.parse(frame, maxPayload: maxPayload)
+        let reader = try payloadReader(frame, header)
+        return (header.type, reader.bytes)
+    }
+
+    /// A whole frame of type `type` around an already encoded payload (at most
+    /// `WireLimits.maxFramePayload` bytes).
+    public static func frame(_ type: MessageType, payload: [UInt8]) -> [UInt8] {
+        precondition(payload.count <= WireLimits.maxFramePayload, "a frame payload over the limit")
+        var writer = WireWriter(reservingCapacity: FrameHeader.size + payload.count)
+        writeFrame(type: type, to: &writer) { $0.writeRawBytes(payload) }
+        return writer.finish()
+    }
+
     /// Throws the `WireError` a peer would raise decoding `message`, or nothing if it is valid.
     public static func validate(_ message: Message) throws(WireError) {
         var writer = WireWriter()

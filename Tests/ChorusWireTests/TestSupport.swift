@@ -115,4 +115,7 @@ let sampleMessages: [Message] = [
     .transportProbe([]),
     .transportProbe([0xC4]),
     .transportProbe(Array(0 ... 255)),
+    .replication(try! ReplicationFrame(type: .replicaDigest, payload: [0, 0, 0, 0, 0, 0, 0, 0, 1])),
+    .replication(try! ReplicationFrame(type: .replicaDeltas, payload: [])),
+    .replication(try! ReplicationFrame(type: .replicaSnapshotPart, payload: [9, 9, 9]))
 ]

@@ -48,7 +48,7 @@ final class DatagramEndpoint: @unchecked Sendable {
         case .pong, .transportProbe:
             break
         case .hello, .membershipSync, .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage,
-             .emitterDelivery, .emitterAck, .topicMessage, .emitterBatch:
+             .emitterDelivery, .emitterAck, .topicMessage, .emitterBatch, .replication:
             rejections.reject(transport: "udp", reason: "unexpected_type", nowMillis: loop.nowMillis,
                               "dropped datagram from \(sender): a \(message.type) belongs on TCP")
         case .membership(let packet):

@@ -126,6 +126,12 @@ final class PeerLinks: @unchecked Sendable {
     var onEmitterDelivery: ((EmitterDelivery, PeerInfo) -> Void)?
     /// Batches of plain broadcast events from established links (they skip `onGroups`).
     var onEmitterBatch: ((EmitterBatch, PeerInfo) -> Void)?
+    /// Replication frames from established links: the type and the payload, valid during the
+    /// call only. Set before `start`; called on this loop.
+    var onReplication: ((MessageType, UnsafeRawBufferPointer, PeerInfo) -> Void)?
+    /// An established link closed and no other established link to that node run remains. Called
+    /// on this loop.
+    var onLinkLost: ((PeerInfo) -> Void)?
     /// The link to this address can take frames again after it refused some. Called on this loop.
     var onWritable: ((String) -> Void)?
     /// A link to a node of the cluster finished its hello exchange. Called on this loop.
@@ -309,6 +315,10 @@ final class PeerLinks: @unchecked Sendable {
             if let address = link.peerAddress, self.routes[address] === link { self.routes.removeValue(forKey: address) }
             self.linksGauge.record(self.links.count)
             self.closed(link, reason: reason)
+            if case .established(let info) = link.state,
+               !self.links.values.contains(where: { if case .established(let other) = $0.state { other.uid == info.uid } else { false } }) {
+                self.onLinkLost?(info)
+            }
             if !self.stopping, !link.pending.isEmpty, let address = link.peerAddress {
                 self.onUndeliverable?(address, false) // it went away before the hellos
             }
@@ -351,6 +361,12 @@ final class PeerLinks: @unchecked Sendable {
                 case MessageType.emitterDelivery.rawValue:
                     onEmitterDelivery?(try WireCodec.decode(EmitterDelivery.self, as: .emitterDelivery, frame: frame), info)
                     return
+                case MessageType.replicaDigest.rawValue, MessageType.replicaDeltas.rawValue,
+                     MessageType.replicaSnapshotPart.rawValue:
+                    // Replication payloads are decoded straight from the frame by the stores.
+                    let (type, payload) = try WireCodec.payload(of: frame)
+                    onReplication?(type, payload, info)
+                    return
                 default:
                     break
                 }
@@ -386,6 +402,10 @@ final class PeerLinks: @unchecked Sendable {
         case .membership, .membershipSync:
             // Syncs, and fallback pings and their acks: the failure detector's, on its loop.
             onMembership?(message, info.bindAddress)
+        case let .replication(frame):
+            // Only reached by a frame the fast path above did not take (never, for an established
+            // link); kept for completeness.
+            frame.payload.withUnsafeBytes { onReplication?(frame.type, $0, info) }
         case .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage, .emitterDelivery, .emitterAck,
              .topicMessage, .emitterBatch:
             // Groups traffic, handled on this loop; the hello said which node run sent it.
