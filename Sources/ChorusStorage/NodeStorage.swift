@@ -183,7 +183,8 @@ public final class NodeStorage {
                 guard try select.step() else { return nil }
                 return String(decoding: select.blob(at: 0), as: UTF8.self)
             } catch {
-                if case .corrupt = mapCorruption(error, path: path) { throw mapCorruption(error, path: path) }
+                let mapped = mapCorruption(error, path: path)
+                if case .corrupt = mapped { throw mapped }
                 throw .notAChorusStore(path: path)
             }
         }
@@ -235,6 +236,10 @@ public final class NodeStorage {
     /// Puts and deletes bind the caller's bytes in place (no copy) through statements prepared at
     /// open. An empty array commits nothing.
     public func commit(_ writes: [StorageWrite]) throws(StorageError) {
+        if writes.isEmpty {
+            if isClosed { throw .closed }
+            return
+        }
         try commit(batches: CollectionOfOne(writes))
     }
 
