@@ -103,6 +103,12 @@ let package = Package(
             dependencies: ["Chorus", "ChorusLoop"],
             path: "Benchmarks/GroupsBench"
         ),
+        // Storage benchmark: puts/s through StorageWriter, time to load a million rows.
+        .executableTarget(
+            name: "chorus-storage-bench",
+            dependencies: ["ChorusStorage"],
+            path: "Benchmarks/StorageBench"
+        ),
         // Membership simulation benchmark: N simulated members, wall time and protocol figures.
         .executableTarget(
             name: "chorus-membership-sim",

@@ -23,6 +23,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The store has been closed (or the writer shut down).
     case closed
 
+    /// A message for the operator: what is wrong with which file, and what to do about it.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):
