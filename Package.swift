@@ -50,6 +50,8 @@ let package = Package(
         // Replicated stores, pure: dots, causal contexts, causal maps and their join, the delta log,
         // anti-entropy and snapshots.
         .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
+        // The replicated stores' rules, pure: producer epochs, shape status, process status over a replica.
+        .target(name: "ChorusStores", dependencies: ["ChorusReplication", "ChorusWire", "ChorusCore"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -122,6 +124,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Specs of the stores' rules, ported from the seeds' own tests, and of their convergence.
+        .testTarget(name: "ChorusStoresTests", dependencies: ["ChorusStores", "ChorusReplication", "ChorusWire", "ChorusCore"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(
