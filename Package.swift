@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
         // Durable stores: opaque rows in keyspaces and metadata in one SQLite file, group-committed on a thread.
         .target(name: "ChorusStorage", dependencies: ["CSQLite"]),
+        // The replicated stores' rules, pure: producer epochs, shape status, process status over a replica.
+        .target(name: "ChorusStores", dependencies: ["ChorusReplication", "ChorusWire", "ChorusCore"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
         .target(
             name: "Chorus",
@@ -136,6 +138,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Specs of the stores' rules, ported from the seeds' own tests, and of their convergence.
+        .testTarget(name: "ChorusStoresTests", dependencies: ["ChorusStores", "ChorusReplication", "ChorusWire", "ChorusCore"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusCore", "ChorusTestSupport"]),
         .testTarget(
