@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Chorus",
             dependencies: [
-                "ChorusLoop", "ChorusWire", "ChorusMembership", "ChorusGroups", "CLibYAML",
+                "ChorusLoop", "ChorusWire", "ChorusMembership", "ChorusGroups", "ChorusReplication", "ChorusStores", "ChorusStorage", "CLibYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Atomics", package: "swift-atomics"),

@@ -42,6 +42,8 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     public private(set) var state: ReplicaState<Key, Value>
     /// The sequence of this node's latest write.
     public private(set) var sequence: UInt64 = 0
+    /// The latest time an input brought: a write made without a time of its own is logged at it.
+    public private(set) var now: ProtocolTime
 
     private var log: DeltaLog<Key, Value>
     private var peers: [NodeUID: Peer] = [:]
@@ -94,6 +96,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         self.state = restored
         self.log = DeltaLog(capacity: settings.logCapacity)
         self.nextDigestAt = now + settings.digestInterval
+        self.now = now
     }
 
     // MARK: Local writes
@@ -101,9 +104,10 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     /// Writes `value` (nil: removes the key) here. Returns the write's delta; its `dot` names it.
     @discardableResult
     public mutating func write(_ key: Key, _ value: Value?, now: ProtocolTime) -> KeyDelta<Key, Value> {
+        self.now = max(self.now, now)
         sequence += 1
         let delta = state.write(key, value, dot: Dot(origin: origin, sequence: sequence))
-        log.append(delta, newDots: [delta.dot], at: now)
+        log.append(delta, newDots: [delta.dot], at: self.now)
         if !peers.isEmpty { pendingPush.append(delta) }
         changedKeys.insert(key)
         contextChanged = true
@@ -134,6 +138,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     /// A message from a peer. A payload that does not decode throws and changes nothing.
     public mutating func receive(_ kind: ReplicationMessageKind, payload: UnsafeRawBufferPointer, from peer: NodeUID,
                                  now: ProtocolTime) throws(WireError) {
+        self.now = max(self.now, now)
         switch kind {
         case .digest: receive(try ReplicaDigest(decoding: payload), from: peer, now: now)
         case .deltas: receive(try ReplicaDeltas<Key, Value>(decoding: payload), from: peer, now: now)
@@ -263,6 +268,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     public var nextDeadline: ProtocolTime { nextDigestAt }
 
     public mutating func tick(now: ProtocolTime) {
+        self.now = max(self.now, now)
         guard now >= nextDigestAt else { return }
         nextDigestAt = now + settings.digestInterval
         if !peers.isEmpty {

@@ -58,3 +58,17 @@ public struct InMemoryStoreReplica: StoreReplica, Equatable, Sendable {
         state.apply(delta)
     }
 }
+
+/// A node's replication core is the replica its stores write to: a write is stamped with the latest
+/// time the core was given, and pushed to the peers with the next batch.
+extension ReplicationInstance: StoreReplica where Key == StoreKey, Value == StoreValue {
+    public func entries(_ key: StoreKey) -> CausalEntries<StoreValue>? { state[key] }
+
+    public func keys(matching accept: (StoreKey) -> Bool) -> [StoreKey] {
+        state.entries.keys.filter(accept)
+    }
+
+    public mutating func write(_ key: StoreKey, _ value: StoreValue?) -> Dot {
+        write(key, value, now: now).dot
+    }
+}

@@ -16,6 +16,8 @@ import Glibc
 ///   probe_interval: 1s
 /// debug_faults: false      # optional: allow fault injection through the admin API
 /// recorder_journal: false  # optional: admin API recorders also append what they get to data_dir
+/// stores:                  # optional: replication timers and durability (see StoresOverrides)
+///   durability: process_crash
 /// nodes:
 ///   - name: n1
 ///     bind: 127.0.0.1:7301
@@ -37,10 +39,12 @@ public struct ClusterConfig: Sendable, Equatable {
     public var recorderJournal: Bool
     /// The profile's SWIM settings with `membership` applied (checked when the file is read).
     public var swim: SWIMSettings
+    /// Replication timers and durability over the profile's (`stores:`).
+    public var stores: StoresOverrides = StoresOverrides()
 
     /// Fields a file may hold; anything else is refused (a typo must not pass silently).
     static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults",
-                                           "recorder_journal"]
+                                           "recorder_journal", "stores"]
 
     /// The node called `name`, or an error listing the names there are.
     public func node(named name: String) throws(ConfigError) -> NodeConfig {
@@ -81,6 +85,7 @@ public struct ClusterConfig: Sendable, Equatable {
         let swim = try membership.applied(to: profile.swimDefaults)
         let debugFaults = try fields.boolean("debug_faults") ?? false
         let recorderJournal = try fields.boolean("recorder_journal") ?? false
+        let stores = try fields.mapping("stores").map { fields throws(ConfigError) in try StoresOverrides(fields) } ?? StoresOverrides()
         let nodeMaps = try fields.list("nodes")
         guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
         var nodes: [NodeConfig] = []
@@ -95,8 +100,10 @@ public struct ClusterConfig: Sendable, Equatable {
         try checkUnique(nodes.map { "\($0.bind)" }, field: "bind")
         try checkUnique(nodes.map { "\($0.admin)" }, field: "admin")
         try checkUnique(nodes.map(\.dataDir), field: "data_dir")
-        return ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
-                             membership: membership, debugFaults: debugFaults, recorderJournal: recorderJournal, swim: swim)
+        var config = ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
+                                   membership: membership, debugFaults: debugFaults, recorderJournal: recorderJournal, swim: swim)
+        config.stores = stores
+        return config
     }
 
     /// The file at `path` as UTF-8 text, at most 1 MiB (a cluster file is a few KiB).

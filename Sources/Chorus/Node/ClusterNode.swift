@@ -1,6 +1,8 @@
 @_exported import ChorusMembership
 @_exported import ChorusGroups
 @_exported import ChorusWire
+@_exported import ChorusReplication
+@_exported import ChorusStores
 @_exported import struct ChorusLoop.SocketAddress
 import ChorusLoop
 import Logging
@@ -39,6 +41,8 @@ public final class ClusterNode: Sendable {
     let groups: GroupsShell
     /// Emitter names per subscription (`persistEmitters`, `retrieveEmitters`).
     let emitterRegistry = EmitterRegistry()
+    /// The durable, replicated stores (opened at `start`).
+    let stores = NodeStores()
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger? = nil) throws(LoopError) {
@@ -69,8 +73,17 @@ public final class ClusterNode: Sendable {
         links.onGroups = { [unowned(unsafe) groups] message, peer in groups.received(message, from: peer) }
         links.onEmitterDelivery = { [unowned(unsafe) groups] delivery, peer in groups.received(delivery, from: peer) }
         links.onEmitterBatch = { [unowned(unsafe) groups] batch, peer in groups.received(batch, from: peer) }
-        links.onLinkEstablished = { [unowned groups] peer in groups.linkEstablished(peer) }
-        links.onWritable = { [unowned groups] _ in groups.drainOutbound() }
+        let stores = self.stores
+        links.onLinkEstablished = { [unowned groups] peer in
+            groups.linkEstablished(peer)
+            (try? stores.shells())?.replicated.linkEstablished(peer)
+        }
+        links.onLinkLost = { peer in (try? stores.shells())?.replicated.linkLost(peer) }
+        links.onReplication = { type, payload, peer in (try? stores.shells())?.replicated.received(type, payload: payload, from: peer) }
+        links.onWritable = { [unowned groups] address in
+            groups.drainOutbound()
+            (try? stores.shells())?.replicated.linkWritable(address)
+        }
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }
         links.onMembership = { [weak membership] message, address in
             guard let membership else { return }
@@ -86,6 +99,7 @@ public final class ClusterNode: Sendable {
         // A node released without `stop()`: its loops stop here, before its shells go, so that
         // no callback ever runs on a shell that no longer exists. (After `stop()` this does nothing.)
         for loop in [dataLoop, failureDetectorLoop] where !loop.inLoop { try? loop.shutdown() }
+        stores.close()
     }
 
     private static func wallClockNanos() -> UInt64 {
@@ -99,12 +113,17 @@ public final class ClusterNode: Sendable {
     public func start() async throws {
         do {
             try DataDirectory.create(settings.dataDir)
+            try stores.open(settings: settings, origin: uid, loop: dataLoop, links: links, logger: logger)
+            let opened = try stores.shells()
             let datagrams = self.datagrams
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links
             try await dataLoop.submit { try links.start() }
             let groups = self.groups
-            try await dataLoop.submit { groups.start() }
+            try await dataLoop.submit {
+                groups.start()
+                opened.replicated.start()
+            }
             let membership = self.membership
             try await failureDetectorLoop.submit { membership.start() }
         } catch {
@@ -112,6 +131,9 @@ public final class ClusterNode: Sendable {
             throw error
         }
         logger.info("node \(settings.name) (\(uid)) of cluster \(settings.cluster) listening on \(settings.bind) (udp+tcp), profile \(settings.profile.rawValue)")
+        if let opened = try? stores.shells() {
+            logger.info("stores: \(opened.restoredKeys) keys restored from \(settings.dataDir) in \(Int(opened.restoreSeconds * 1000)) ms")
+        }
     }
 
     /// Nodes this node has a link with.
@@ -182,11 +204,16 @@ public final class ClusterNode: Sendable {
         let membership = self.membership
         try? await failureDetectorLoop.submit { membership.stop() }
         let groups = self.groups
-        try? await dataLoop.submit { groups.stop() }
+        let stores = self.stores
+        try? await dataLoop.submit {
+            groups.stop()
+            (try? stores.shells())?.replicated.stop()
+        }
         try? await dataLoop.submit { links.stop() }
         try? await failureDetectorLoop.submit { datagrams.stop() }
         for loop in [dataLoop, failureDetectorLoop] {
             do { try loop.shutdown() } catch { logger.error("loop \(loop.name) did not close cleanly: \(error)") }
         }
+        stores.close()
     }
 }

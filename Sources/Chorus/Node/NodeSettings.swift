@@ -1,6 +1,7 @@
 import ChorusLoop
 import ChorusGroups
 import ChorusMembership
+import ChorusReplication
 
 /// Everything a node needs to start: who it is, where it listens, whom it joins.
 /// Built from a cluster file (`init(config:node:)`) or directly (flags, embedding).
@@ -30,6 +31,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// Whether the admin API's recorders also append every message they get to a journal in
     /// `dataDir`/recorders, which survives the process (for tests and chaos runs that kill nodes).
     public var recorderJournal: Bool = false
+    /// The replicated stores' timers and bounds (the profile's, with the file's `stores:`).
+    public var replication: ReplicationSettings
+    /// How far a committed store write survives (`stores.durability`).
+    public var storeDurability: StoreDurability = .processCrash
 
     /// `swim` defaults to the profile's settings.
     public init(cluster: String, name: String, bind: SocketAddress, admin: SocketAddress? = nil,
@@ -45,6 +50,7 @@ public struct NodeSettings: Sendable, Equatable {
         self.logLevel = logLevel
         self.swim = swim ?? profile.swimDefaults
         self.groups = profile == .local ? .local : .lan
+        self.replication = profile.replicationDefaults
         self.debugFaults = debugFaults
     }
 
@@ -55,5 +61,7 @@ public struct NodeSettings: Sendable, Equatable {
                   seeds: config.seeds, dataDir: node.dataDir, profile: config.profile, logLevel: config.logLevel,
                   swim: config.swim, debugFaults: node.debugFaults ?? config.debugFaults)
         recorderJournal = config.recorderJournal
+        replication = config.stores.applied(to: config.profile.replicationDefaults)
+        storeDurability = config.stores.durability ?? .processCrash
     }
 }
