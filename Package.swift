@@ -111,6 +111,12 @@ let package = Package(
             dependencies: ["ChorusStorage"],
             path: "Benchmarks/StorageBench"
         ),
+        // Stores benchmark (scripts/bench stores): durable writes, replication lag, recovery, memory.
+        .executableTarget(
+            name: "chorus-stores-bench",
+            dependencies: ["Chorus", "ChorusLoop"],
+            path: "Benchmarks/StoresBench"
+        ),
         // Membership simulation benchmark: N simulated members, wall time and protocol figures.
         .executableTarget(
             name: "chorus-membership-sim",

@@ -14,9 +14,13 @@ import ChorusCore
 public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     struct Logged: Sendable {
         var delta: KeyDelta<Key, Value>
-        /// The dots it is logged under.
-        var dots: [Dot]
+        /// The dots it is logged under: the first, then any others (rare: replaced writes first
+        /// seen with it), so that the usual delta costs no array.
+        var firstDot: Dot
+        var otherDots: [Dot]
         var appliedAt: ProtocolTime
+
+        func allDots(_ accept: (Dot) -> Bool) -> Bool { accept(firstDot) && otherDots.allSatisfy(accept) }
     }
 
     public let capacity: Int
@@ -38,9 +42,19 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     /// Logs a delta under the dots it brought (`newDots`, non-empty).
     public mutating func append(_ delta: KeyDelta<Key, Value>, newDots: [Dot], at now: ProtocolTime) {
         precondition(!newDots.isEmpty)
+        append(delta, firstDot: newDots[0], otherDots: Array(newDots.dropFirst()), at: now)
+    }
+
+    /// Logs a local write, under its own dot alone.
+    public mutating func append(write delta: KeyDelta<Key, Value>, at now: ProtocolTime) {
+        append(delta, firstDot: delta.dot, otherDots: [], at: now)
+    }
+
+    private mutating func append(_ delta: KeyDelta<Key, Value>, firstDot: Dot, otherDots: [Dot], at now: ProtocolTime) {
         let number = base + slots.count
-        slots.append(Logged(delta: delta, dots: newDots, appliedAt: now))
-        for dot in newDots { indexOf[dot] = number }
+        slots.append(Logged(delta: delta, firstDot: firstDot, otherDots: otherDots, appliedAt: now))
+        indexOf[firstDot] = number
+        for dot in otherDots { indexOf[dot] = number }
         while count > capacity { dropOldest() }
     }
 
@@ -56,7 +70,7 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     public mutating func collect(appliedBefore: ProtocolTime, seenByAll: (Dot) -> Bool) -> Int {
         var dropped = 0
         while head < slots.count, let logged = slots[head], logged.appliedAt < appliedBefore,
-              logged.dots.allSatisfy(seenByAll) {
+              logged.allDots(seenByAll) {
             dropOldest()
             dropped += 1
         }
@@ -68,7 +82,8 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
 
     private mutating func dropOldest() {
         guard head < slots.count, let logged = slots[head] else { return }
-        for dot in logged.dots where indexOf[dot] == base + head { indexOf[dot] = nil }
+        if indexOf[logged.firstDot] == base + head { indexOf[logged.firstDot] = nil }
+        for dot in logged.otherDots where indexOf[dot] == base + head { indexOf[dot] = nil }
         slots[head] = nil
         head += 1
         // Reclaim the dropped prefix once it is half of the storage.

@@ -23,9 +23,14 @@ public struct ReplicaState<Key: ReplicatedKey, Value: ReplicatedValue>: Equatabl
     /// removes the key). Returns the delta for the peers.
     public mutating func write(_ key: Key, _ value: Value?, dot: Dot) -> KeyDelta<Key, Value> {
         precondition(!context.contains(dot), "a write's dot is new")
-        let delta = KeyDelta(key: key, dot: dot, value: value, removed: entries[key]?.dots ?? [])
-        apply(delta)
-        return delta
+        // The same as applying the delta, in one lookup of the key: every entry it held is seen.
+        let replaced = if let value {
+            entries.updateValue(CausalEntries(CausalEntry(dot: dot, value: value)), forKey: key)
+        } else {
+            entries.removeValue(forKey: key)
+        }
+        context.insert(dot)
+        return KeyDelta(key: key, dot: dot, value: value, removed: replaced?.dots ?? [])
     }
 
     /// What applying a delta did.
@@ -45,16 +50,24 @@ public struct ReplicaState<Key: ReplicatedKey, Value: ReplicatedValue>: Equatabl
     @discardableResult
     public mutating func apply(_ delta: KeyDelta<Key, Value>) -> Outcome {
         var changed = false
-        if !delta.removed.isEmpty, let current = entries[delta.key] {
-            let kept = current.filter { !delta.removed.contains($0.dot) }
-            if kept != current {
-                entries[delta.key] = kept
+        // One lookup of the key; its entries are changed in place.
+        var index = entries.index(forKey: delta.key)
+        if !delta.removed.isEmpty, let found = index {
+            let current = entries.values[found]
+            if let kept = current.filter({ !delta.removed.contains($0.dot) }) {
+                if kept.count != current.count {
+                    entries.values[found] = kept
+                    changed = true
+                }
+            } else {
+                entries.remove(at: found)
+                index = nil
                 changed = true
             }
         }
         if let value = delta.value, !context.contains(delta.dot) {
             let entry = CausalEntry(dot: delta.dot, value: value)
-            if entries[delta.key] == nil { entries[delta.key] = CausalEntries(entry) } else { entries[delta.key]!.append(entry) }
+            if let index { entries.values[index].append(entry) } else { entries[delta.key] = CausalEntries(entry) }
             changed = true
         }
         var isNew = context.insert(delta.dot)

@@ -107,7 +107,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         self.now = max(self.now, now)
         sequence += 1
         let delta = state.write(key, value, dot: Dot(origin: origin, sequence: sequence))
-        log.append(delta, newDots: [delta.dot], at: self.now)
+        log.append(write: delta, at: self.now)
         if !peers.isEmpty { pendingPush.append(delta) }
         changedKeys.insert(key)
         contextChanged = true
@@ -299,11 +299,18 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     /// The keys whose entries changed and whether the causal context did, since the last call: what
     /// the shell must persist.
     public mutating func takeChanges() -> (keys: Set<Key>, contextChanged: Bool) {
-        defer {
-            changedKeys.removeAll(keepingCapacity: true)
-            contextChanged = false
-        }
-        return (changedKeys, contextChanged)
+        var keys: Set<Key> = []
+        let context = drainChanges { keys.insert($0) }
+        return (keys, context)
+    }
+
+    /// Passes each key whose entries changed since the last call to `body`, and returns whether the
+    /// causal context changed; keeps its own storage for the next changes (no allocation per call).
+    public mutating func drainChanges(_ body: (Key) -> Void) -> Bool {
+        for key in changedKeys { body(key) }
+        changedKeys.removeAll(keepingCapacity: true)
+        defer { contextChanged = false }
+        return contextChanged
     }
 
     /// How many deltas the log holds.

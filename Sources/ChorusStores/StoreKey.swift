@@ -115,6 +115,22 @@ extension StoreKey: WireBody {
     }
 }
 
+extension StoreKey {
+    /// Refuses a key with a name over the wire's string limit (what `encode` would record), without
+    /// encoding it: every write checks its key.
+    func checked() throws(StoreError) {
+        let names: [String] = switch self {
+        case let .epochClient(client): [client]
+        case let .epoch(key): [key.client, key.topic, key.producer]
+        case let .shape(stack, handle, _): [stack, handle.text]
+        case let .process(name, entity): [name, entity]
+        }
+        for name in names where name.utf8.count > WireLimits.maxStringBytes {
+            throw .invalidArgument("\(self) cannot be stored: a name of \(name.utf8.count) bytes is over the limit of \(WireLimits.maxStringBytes)")
+        }
+    }
+}
+
 extension WireBody {
     /// Refuses a key or value that could not travel (a string over its limit): the store rules
     /// check what they write, so that a replica never holds what it cannot send.

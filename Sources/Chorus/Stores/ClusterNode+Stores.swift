@@ -18,3 +18,34 @@ extension ClusterNode {
         LSNTracker(stores: stores, name: name)
     }
 }
+
+/// Figures of a node's replicated stores, for metrics, benchmarks and `/v1/self`-style views.
+public struct StoreFigures: Sendable, Equatable {
+    /// Keys held in memory (replicated keyspace, then local).
+    public var replicatedKeys: Int
+    public var localKeys: Int
+    /// Keys read from disk at start, and how long opening and reading took.
+    public var restoredKeys: Int
+    public var restoreSeconds: Double
+    /// Writes this node run made.
+    public var writes: UInt64
+    /// Deltas held to repair peers, and received ones waiting for a write they replaced.
+    public var loggedDeltas: Int
+    public var waitingDeltas: Int
+    /// Peers linked for replication.
+    public var peers: Int
+    public var counters: ReplicationInstance<StoreKey, StoreValue>.Counters
+}
+
+extension ClusterNode {
+    /// The stores' figures; nil before `start` or after `stop`.
+    public func storeFigures() -> StoreFigures? {
+        guard let opened = try? stores.shells() else { return nil }
+        let localKeys = opened.local.inspect { $0.state.keyCount }
+        return opened.replicated.inspect { instance in
+            StoreFigures(replicatedKeys: instance.state.keyCount, localKeys: localKeys, restoredKeys: opened.restoredKeys,
+                         restoreSeconds: opened.restoreSeconds, writes: instance.sequence, loggedDeltas: instance.loggedDeltas,
+                         waitingDeltas: instance.waitingDeltas, peers: instance.peerIDs.count, counters: instance.counters)
+        }
+    }
+}

@@ -46,8 +46,16 @@ public struct NodeEpochStore: Sendable {
     @discardableResult
     public func put(client: String, topic: String, producer: String, mode: EpochAccessMode, epoch: UInt64)
         async throws(StoreError) -> LSN {
+        try await put(client: client, topic: topic, producer: producer, mode: mode, epoch: epoch, applied: nil)
+    }
+
+    /// `put`, calling `applied` with the write's LSN as soon as it is applied here, before it is
+    /// durable (for the stores benchmark, which times replication from that instant).
+    @discardableResult
+    package func put(client: String, topic: String, producer: String, mode: EpochAccessMode, epoch: UInt64,
+                     applied: ((LSN) -> Void)?) async throws(StoreError) -> LSN {
         let key = StoreKey.epoch(EpochKey(client: client, topic: topic, producer: producer, mode: mode))
-        if let lsn = try await stores.write(.cluster, { replica, _ throws(StoreError) in
+        if let lsn = try await stores.write(.cluster, applied: applied, { replica, _ throws(StoreError) in
             try EpochStore.put(client: client, topic: topic, producer: producer, mode: mode, epoch: epoch, in: &replica)
         }) {
             return lsn

@@ -17,13 +17,10 @@ extension NodeStores {
 
     /// Runs a write under the keyspace's lock; returns once its last write (the dot it returns) is
     /// committed on this node. A write that had nothing to write returns nil at once.
-    func write(_ scope: Scope = .cluster,
+    func write(_ scope: Scope = .cluster, applied: ((Dot) -> Void)? = nil,
                _ body: (inout ReplicationInstance<StoreKey, StoreValue>, inout ShapeStatus) throws(StoreError) -> Dot?)
         async throws(StoreError) -> Dot? {
-        let shell = try shell(scope)
-        guard let dot = try shell.mutate(body) else { return nil }
-        try await shell.awaitDurable(dot.sequence)
-        return dot
+        try await shell(scope).write(body, applied: applied)
     }
 
     /// Reads the keyspace (from memory) under its lock.

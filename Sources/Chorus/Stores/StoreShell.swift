@@ -24,10 +24,10 @@ final class StoreShell: @unchecked Sendable {
     typealias Key = StoreKey
     typealias Value = StoreValue
 
-    // Safety of @unchecked Sendable: `core` is a Mutex; `addressOf`, `snapshots`, `timer` and
+    // Safety of @unchecked Sendable: `core` is a LockedValue; `addressOf`, `snapshots`, `timer` and
     // `stopped` are touched on `loop` only (each entry point checks).
 
-    private struct Core: ~Copyable {
+    private struct Core {
         var instance: ReplicationInstance<Key, Value>
         /// The shapes' status, whose catalog follows every change.
         var shapes: ShapeStatus
@@ -43,21 +43,81 @@ final class StoreShell: @unchecked Sendable {
         /// Callers waiting until a dot is applied here (LSN trackers), by dot then waiter id.
         var appliedWaiters: [Dot: [UInt64: CheckedContinuation<Bool, Never>]] = [:]
         var nextWaiterID: UInt64 = 0
+        /// When each LSN waiter gives up, soonest first; `sweepArmed` while a timer watches them.
+        var waiterDeadlines = WaiterDeadlines()
+        var sweepArmed = false
         var flushScheduled = false
         var stopped = false
 
         /// Takes the core's changes: the catalog follows them, the next commit writes them.
         mutating func absorbChanges() {
-            let (keys, contextChanged) = instance.takeChanges()
-            if !keys.isEmpty {
-                shapes.update(keys, in: instance)
-                unpersisted.formUnion(keys)
+            var shapeKeys: [Key] = []
+            let contextChanged = instance.drainChanges { key in
+                unpersisted.insert(key)
+                if case .shape = key { shapeKeys.append(key) }
             }
+            if !shapeKeys.isEmpty { shapes.update(shapeKeys, in: instance) }
             unpersistedContext = unpersistedContext || contextChanged
+        }
+
+        /// After a change, under the lock: what must follow it outside the lock.
+        mutating func followUp() -> FollowUp {
+            absorbChanges()
+            var followUp = FollowUp()
+            if !appliedWaiters.isEmpty {
+                for (dot, waiters) in appliedWaiters where instance.state.context.contains(dot) {
+                    followUp.ready.append(contentsOf: waiters.values)
+                    appliedWaiters[dot] = nil
+                }
+            }
+            if !flushScheduled && !stopped {
+                flushScheduled = true
+                followUp.flush = true
+            }
+            followUp.commit = takeCommit()
+            return followUp
+        }
+
+        /// The changed keys and context for a commit, unless one is under way (its completion takes
+        /// the next).
+        mutating func takeCommit() -> Commit? {
+            guard !committing, !unpersisted.isEmpty || unpersistedContext else { return nil }
+            committing = true
+            let state = instance.state
+            let keys = unpersisted.map { ($0, state[$0]) }
+            let context = unpersistedContext ? state.context : nil
+            unpersisted.removeAll(keepingCapacity: true)
+            unpersistedContext = false
+            return Commit(keys: keys, context: context, sequence: instance.sequence)
         }
     }
 
-    private let core: Mutex<Core>
+    /// What a commit writes: keys with their entries (nil: removed), the context if it changed,
+    /// and this node's writes it makes durable (up to `sequence`).
+    struct Commit: Sendable {
+        var keys: [(Key, CausalEntries<Value>?)]
+        var context: CausalContext?
+        var sequence: UInt64
+    }
+
+    /// Work a change leaves for outside the lock.
+    struct FollowUp {
+        var ready: [CheckedContinuation<Bool, Never>] = []
+        var flush = false
+        var commit: Commit?
+    }
+
+    /// Carries out a follow-up: wakes LSN waiters, schedules the flush, submits the commit.
+    private func perform(_ followUp: FollowUp) {
+        for waiter in followUp.ready { waiter.resume(returning: true) }
+        if followUp.flush { _ = loop.execute { [self] in flush() } }
+        if let commit = followUp.commit { submit(commit) }
+    }
+
+    /// A pthread mutex (LockedValue), not `Synchronization.Mutex`: on Linux, Mutex takes a
+    /// priority-inheritance futex, whose contended path goes through the kernel's rt_mutex; callers
+    /// and the data loop meet on this lock at every write.
+    private let core: LockedValue<Core>
     let loop: EventLoop
     private let links: PeerLinks
     private let writer: StorageWriter
@@ -75,7 +135,7 @@ final class StoreShell: @unchecked Sendable {
          keyspace: Keyspace, contextMetaName: String, loop: EventLoop, links: PeerLinks, logger: Logger) {
         let instance = ReplicationInstance<Key, Value>(origin: origin, settings: settings, restored: restored,
                                                        now: DeadlineTimer.now)
-        self.core = Mutex(Core(instance: instance, shapes: ShapeStatus(of: instance)))
+        self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance)))
         self.writer = writer
         self.keyspace = keyspace
         self.contextMetaName = contextMetaName
@@ -100,16 +160,35 @@ final class StoreShell: @unchecked Sendable {
 
     // MARK: Callers' threads
 
-    /// Runs `body` on the replica under the lock, then sends and persists what it changed.
-    /// Throws `stopped` once the node is stopping.
-    func mutate<R>(_ body: (inout ReplicationInstance<Key, Value>, inout ShapeStatus) throws(StoreError) -> R) throws(StoreError) -> R {
-        let result: Result<R, StoreError> = core.withLock { core in
-            guard !core.stopped else { return .failure(.nodeStopped) }
-            defer { core.absorbChanges() }
-            do throws(StoreError) { return .success(try body(&core.instance, &core.shapes)) } catch { return .failure(error) }
+    /// A write: runs `body` under the lock and, in the same hold, registers to be told when its
+    /// last write (the dot `body` returns) is committed; returns then. `applied` is called with
+    /// that dot as soon as it is applied here, before it is durable. Nil (nothing written) returns
+    /// at once.
+    func write(_ body: (inout ReplicationInstance<Key, Value>, inout ShapeStatus) throws(StoreError) -> Dot?,
+               applied: ((Dot) -> Void)? = nil) async throws(StoreError) -> Dot? {
+        var written: Dot?
+        let result: Result<Void, StoreError> = await withCheckedContinuation { continuation in
+            let (outcome, followUp): (Result<Void, StoreError>?, FollowUp?) = core.withLock { core in
+                guard !core.stopped else { return (.failure(.nodeStopped), nil) }
+                do throws(StoreError) {
+                    written = try body(&core.instance, &core.shapes)
+                } catch {
+                    return (.failure(error), core.followUp())
+                }
+                let followUp = core.followUp()
+                guard let dot = written, core.durableUpTo < dot.sequence else { return (.success(()), followUp) }
+                // Waiters arrive almost always in sequence order: insert from the back.
+                var index = core.durableWaiters.endIndex
+                while index > 0, core.durableWaiters[index - 1].sequence > dot.sequence { index -= 1 }
+                core.durableWaiters.insert((dot.sequence, continuation), at: index)
+                return (nil, followUp)
+            }
+            if let written { applied?(written) }
+            if let followUp { perform(followUp) }
+            if let outcome { continuation.resume(returning: outcome) }
         }
-        afterChange()
-        return try result.get()
+        try result.get()
+        return written
     }
 
     /// Reads the replica under the lock.
@@ -125,23 +204,6 @@ final class StoreShell: @unchecked Sendable {
         core.withLock { body($0.instance) }
     }
 
-    /// Returns once this node's write number `sequence` is committed to disk.
-    func awaitDurable(_ sequence: UInt64) async throws(StoreError) {
-        let result: Result<Void, StoreError> = await withCheckedContinuation { continuation in
-            let outcome: Result<Void, StoreError>? = core.withLock { core in
-                if core.durableUpTo >= sequence { return .success(()) }
-                if core.stopped { return .failure(.nodeStopped) }
-                // Waiters arrive almost always in sequence order: insert from the back.
-                var index = core.durableWaiters.endIndex
-                while index > 0, core.durableWaiters[index - 1].sequence > sequence { index -= 1 }
-                core.durableWaiters.insert((sequence, continuation), at: index)
-                return nil
-            }
-            if let outcome { continuation.resume(returning: outcome) }
-        }
-        try result.get()
-    }
-
     /// Whether the write `dot` has been applied here.
     func isApplied(_ dot: Dot) -> Bool {
         core.withLock { $0.instance.state.context.contains(dot) }
@@ -151,72 +213,54 @@ final class StoreShell: @unchecked Sendable {
     /// but the entry itself: applied writes are checked against waiters only while there are any.
     func awaitApplied(_ dot: Dot, timeoutMillis: UInt64) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let waiter: UInt64? = core.withLock { core in
-                if core.instance.state.context.contains(dot) || core.stopped { return nil }
+            let deadline = DeadlineTimer.now + .milliseconds(Int64(timeoutMillis))
+            let (registered, armSweep): (Bool, Bool) = core.withLock { core in
+                if core.instance.state.context.contains(dot) || core.stopped { return (false, false) }
                 core.nextWaiterID += 1
                 core.appliedWaiters[dot, default: [:]][core.nextWaiterID] = continuation
-                return core.nextWaiterID
+                core.waiterDeadlines.add(deadline: deadline, dot: dot, waiter: core.nextWaiterID)
+                let arm = !core.sweepArmed
+                core.sweepArmed = true
+                return (true, arm)
             }
-            guard let waiter else {
+            guard registered else {
                 continuation.resume(returning: isApplied(dot))
                 return
             }
-            let scheduled = loop.execute { [self] in
-                loop.scheduleTimer(afterMillis: timeoutMillis) { [self] _ in
-                    let expired = core.withLock { core -> CheckedContinuation<Bool, Never>? in
-                        let found = core.appliedWaiters[dot]?.removeValue(forKey: waiter)
-                        if core.appliedWaiters[dot]?.isEmpty == true { core.appliedWaiters[dot] = nil }
-                        return found
-                    }
-                    expired?.resume(returning: false)
-                }
-            }
-            if !scheduled {
-                let expired = core.withLock { $0.appliedWaiters[dot]?.removeValue(forKey: waiter) }
-                expired?.resume(returning: false)
-            }
+            if armSweep, !loop.execute({ [self] in sweepWaiters() }) { sweepWaiters(expireAll: true) }
         }
     }
 
-    /// After any change: wakes the waiters it satisfied, schedules a flush of its messages on the
-    /// loop and a commit of its keys.
-    private func afterChange() {
-        let (ready, scheduleFlush) = core.withLock { core -> ([CheckedContinuation<Bool, Never>], Bool) in
-            var ready: [CheckedContinuation<Bool, Never>] = []
-            if !core.appliedWaiters.isEmpty {
-                for (dot, waiters) in core.appliedWaiters where core.instance.state.context.contains(dot) {
-                    ready.append(contentsOf: waiters.values)
-                    core.appliedWaiters[dot] = nil
+    /// Answers the LSN waiters whose time is up, then sleeps until the next one's (one timer for
+    /// all of them, armed only while any waits).
+    private func sweepWaiters(expireAll: Bool = false) {
+        let now = DeadlineTimer.now
+        let (expired, next): ([CheckedContinuation<Bool, Never>], ProtocolTime?) = core.withLock { core in
+            var expired: [CheckedContinuation<Bool, Never>] = []
+            while let first = core.waiterDeadlines.first, expireAll || first.deadline <= now {
+                core.waiterDeadlines.removeFirst()
+                if let found = core.appliedWaiters[first.dot]?.removeValue(forKey: first.waiter) {
+                    expired.append(found)
+                    if core.appliedWaiters[first.dot]?.isEmpty == true { core.appliedWaiters[first.dot] = nil }
                 }
             }
-            let schedule = !core.flushScheduled && !core.stopped
-            if schedule { core.flushScheduled = true }
-            return (ready, schedule)
+            let next = core.waiterDeadlines.first?.deadline
+            if next == nil { core.sweepArmed = false }
+            return (expired, next)
         }
-        for waiter in ready { waiter.resume(returning: true) }
-        if scheduleFlush { _ = loop.execute { [self] in flush() } }
-        commitIfIdle()
+        for waiter in expired { waiter.resume(returning: false) }
+        guard let next, !expireAll else { return }
+        let millis = next > now ? (next.nanos - now.nanos + 999_999) / 1_000_000 : 0
+        loop.scheduleTimer(afterMillis: millis) { [weak self] _ in self?.sweepWaiters() }
     }
 
     // MARK: Durability
 
-    /// Starts a commit of everything changed, unless one is under way (its completion starts the
-    /// next).
-    private func commitIfIdle() {
-        let batch: (keys: [(Key, CausalEntries<Value>?)], context: CausalContext?, sequence: UInt64)? = core.withLock { core in
-            guard !core.committing, !core.unpersisted.isEmpty || core.unpersistedContext else { return nil }
-            core.committing = true
-            let state = core.instance.state
-            let keys = core.unpersisted.map { ($0, state[$0]) }
-            let context = core.unpersistedContext ? state.context : nil
-            core.unpersisted.removeAll(keepingCapacity: true)
-            core.unpersistedContext = false
-            return (keys, context, core.instance.sequence)
-        }
-        guard let batch else { return }
+    /// Writes a commit through the storage writer.
+    private func submit(_ commit: Commit) {
         var writes: [StorageWrite] = []
-        writes.reserveCapacity(batch.keys.count + 1)
-        for (key, entries) in batch.keys {
+        writes.reserveCapacity(commit.keys.count + 1)
+        for (key, entries) in commit.keys {
             let encodedKey = key.encoded()
             if let entries {
                 writes.append(.put(keyspace: keyspace, key: encodedKey, value: entries.encoded()))
@@ -224,9 +268,9 @@ final class StoreShell: @unchecked Sendable {
                 writes.append(.delete(keyspace: keyspace, key: encodedKey))
             }
         }
-        if let context = batch.context { writes.append(.meta(name: contextMetaName, value: context.encoded())) }
-        let keys = batch.keys.map(\.0)
-        writer.submit(writes) { [self] result in committed(upTo: batch.sequence, keys: keys, context: batch.context != nil, result) }
+        if let context = commit.context { writes.append(.meta(name: contextMetaName, value: context.encoded())) }
+        let keys = commit.keys.map(\.0)
+        writer.submit(writes) { [self] result in committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, result) }
     }
 
     /// A commit finished (on the writer's thread): acknowledges the writes it held, or keeps its
@@ -234,7 +278,7 @@ final class StoreShell: @unchecked Sendable {
     private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, _ result: Result<Void, StorageError>) {
         var failure: StoreError?
         if case let .failure(error) = result { failure = .notPersisted("\(error)") }
-        let done = core.withLock { core -> [(sequence: UInt64, continuation: CheckedContinuation<Result<Void, StoreError>, Never>)] in
+        let (done, next) = core.withLock { core -> ([(sequence: UInt64, continuation: CheckedContinuation<Result<Void, StoreError>, Never>)], Commit?) in
             core.committing = false
             if let failure {
                 // Written again by the next commit (a full disk may clear); these writes fail now.
@@ -248,7 +292,7 @@ final class StoreShell: @unchecked Sendable {
             let count = core.durableWaiters.prefix { $0.sequence <= sequence }.count
             let done = Array(core.durableWaiters.prefix(count))
             core.durableWaiters.removeFirst(count)
-            return done
+            return (done, core.takeCommit())
         }
         if let failure {
             logger.error("could not persist \(keys.count) keys: \(failure)")
@@ -256,7 +300,7 @@ final class StoreShell: @unchecked Sendable {
         } else {
             for waiter in done { waiter.continuation.resume(returning: .success(())) }
         }
-        commitIfIdle()
+        if let next { submit(next) }
     }
 
     // MARK: The data loop
@@ -336,21 +380,19 @@ final class StoreShell: @unchecked Sendable {
     func received(_ type: MessageType, payload: UnsafeRawBufferPointer, from peer: PeerInfo) {
         loop.preconditionInLoop()
         guard let kind = Self.kind(of: type) else { return }
-        let outcome: Result<Void, WireError> = core.withLock { core in
-            guard !core.stopped else { return .success(()) }
-            defer { core.absorbChanges() }
+        let (outcome, followUp): (Result<Void, WireError>, FollowUp?) = core.withLock { core in
+            guard !core.stopped else { return (.success(()), nil) }
             do throws(WireError) {
                 try core.instance.receive(kind, payload: payload, from: peer.uid, now: DeadlineTimer.now)
-                return .success(())
+                return (.success(()), core.followUp())
             } catch {
-                return .failure(error)
+                return (.failure(error), nil)
             }
         }
+        if let followUp { perform(followUp) }
         if case let .failure(error) = outcome {
             logger.warning("dropped a malformed \(type) from \(peer.name) (\(peer.uid)): \(error)")
-            return
         }
-        afterChange()
     }
 
     private func rearm() {
@@ -359,11 +401,11 @@ final class StoreShell: @unchecked Sendable {
         timer.arm(for: deadline, on: loop) { [weak self] in
             guard let self else { return }
             self.timer.fired()
-            self.core.withLock { core in
+            let followUp = self.core.withLock { core in
                 core.instance.tick(now: DeadlineTimer.now)
-                core.absorbChanges()
+                return core.followUp()
             }
-            self.afterChange()
+            self.perform(followUp)
             self.flush()
         }
     }
@@ -386,7 +428,7 @@ final class StoreShell: @unchecked Sendable {
             return applied
         }
         for waiter in applied { waiter.resume(returning: false) }
-        commitIfIdle()
+        commitPending()
     }
 
     /// Whether a commit is under way or changes wait for one.
@@ -395,7 +437,9 @@ final class StoreShell: @unchecked Sendable {
     }
 
     /// Commits what a finished commit left pending (after `finish`, until nothing is).
-    func commitPending() { commitIfIdle() }
+    func commitPending() {
+        if let commit = core.withLock({ $0.takeCommit() }) { submit(commit) }
+    }
 
     /// After the writer shut down: the callers still waiting learn their write was not persisted.
     func failWaiters() {
@@ -426,6 +470,39 @@ final class StoreShell: @unchecked Sendable {
         case .replicaDeltas: .deltas
         case .replicaSnapshotPart: .snapshotPart
         default: nil
+        }
+    }
+}
+
+/// LSN waiters by deadline, soonest first. Waiters mostly arrive with the same timeout, so a new
+/// deadline is almost always the latest: appending is the common case, a sorted insert the rare one.
+struct WaiterDeadlines {
+    struct Entry {
+        var deadline: ProtocolTime
+        var dot: Dot
+        var waiter: UInt64
+    }
+
+    private var entries: [Entry] = []
+    private var head = 0
+
+    var first: Entry? { head < entries.count ? entries[head] : nil }
+
+    mutating func add(deadline: ProtocolTime, dot: Dot, waiter: UInt64) {
+        let entry = Entry(deadline: deadline, dot: dot, waiter: waiter)
+        var index = entries.endIndex
+        while index > head, entries[index - 1].deadline > deadline { index -= 1 }
+        entries.insert(entry, at: index)
+    }
+
+    mutating func removeFirst() {
+        head += 1
+        if head == entries.count {
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096, head * 2 > entries.count {
+            entries.removeFirst(head)
+            head = 0
         }
     }
 }

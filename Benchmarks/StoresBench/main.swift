@@ -1,0 +1,256 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Chorus
+import ChorusLoop
+import Synchronization
+
+/// `chorus-stores-bench`: the figures of `scripts/bench stores`, on Chorus nodes in this process
+/// (each with its own loops and its own SQLite file, linked over TCP on 127.0.0.1).
+///
+///     chorus-stores-bench cluster --dir D [--duration S] [--writers N] [--port P]
+///         three nodes; on n1, N tasks put epochs to distinct keys as fast as acknowledgements
+///         come back for S seconds (durable_writes_per_s); then, at half that rate, paced writes
+///         on n1, each timed from the call until n3 has applied it (lag_p50_ms, lag_p99_ms)
+///     chorus-stores-bench fill --dir D --keys K [--port P]
+///         one node writes K epoch keys and stops
+///     chorus-stores-bench recover --dir D [--port P]
+///         starts a node on D: restore time, and resident memory per key beyond an empty node's
+///
+/// Prints one JSON object on stdout; progress on stderr.
+struct Options {
+    var mode = ""
+    var dir = ""
+    var duration = 5.0
+    var writers = 256
+    var keys = 1_000_000
+    var port: UInt16 = 24_600
+
+    static func parse(_ arguments: [String]) -> Options {
+        var options = Options()
+        guard let mode = arguments.first, ["cluster", "fill", "recover"].contains(mode) else {
+            fail("usage: chorus-stores-bench cluster|fill|recover --dir D [--duration S] [--writers N] [--keys K] [--port P]", code: 2)
+        }
+        options.mode = mode
+        var index = 1
+        func value() -> String {
+            index += 1
+            guard index < arguments.count else { fail("\(arguments[index - 1]) needs a value", code: 2) }
+            return arguments[index]
+        }
+        func number<T: LosslessStringConvertible>(_ what: String) -> T {
+            guard let parsed = T(value()) else { fail("\(arguments[index - 1]) expects \(what)", code: 2) }
+            return parsed
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--dir": options.dir = value()
+            case "--duration": options.duration = number("seconds")
+            case "--writers": options.writers = number("a count")
+            case "--keys": options.keys = number("a count")
+            case "--port": options.port = number("a port")
+            case let other: fail("unknown option \(other)", code: 2)
+            }
+            index += 1
+        }
+        guard !options.dir.isEmpty else { fail("--dir is required", code: 2) }
+        return options
+    }
+}
+
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    progress("chorus-stores-bench: \(message)")
+    exit(code)
+}
+
+func progress(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+}
+
+func now() -> UInt64 { EventLoop.monotonicNanos() }
+
+/// Resident memory of this process, from /proc/self/statm (its second field, in pages).
+func residentBytes() -> Int {
+    let fd = open("/proc/self/statm", O_RDONLY)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count > 0 else { return 0 }
+    let fields = String(decoding: buffer[..<count], as: UTF8.self).split(separator: " ")
+    guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func makeNode(_ name: String, port: UInt16, seed: UInt16?, dir: String) throws -> ClusterNode {
+    try ClusterNode(settings: NodeSettings(cluster: "stores-bench", name: name, bind: try SocketAddress("127.0.0.1:\(port)"),
+                                           seeds: seed.map { [try! SocketAddress("127.0.0.1:\($0)")] } ?? [],
+                                           dataDir: "\(dir)/\(name)", profile: .lan, logLevel: .warning))
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+/// Counts acknowledged writes across tasks.
+final class Tally: Sendable {
+    let count = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+}
+
+/// Lag samples from many tasks.
+final class Samples: Sendable {
+    let values = Mutex<[Double]>([])
+    func add(_ value: Double) { values.withLock { $0.append(value) } }
+    var sorted: [Double] { values.withLock { $0.sorted() } }
+}
+
+func cluster(_ options: Options) async throws {
+    let nodes = try (0..<3).map { try makeNode("n\($0 + 1)", port: options.port + UInt16($0), seed: $0 == 0 ? nil : options.port, dir: options.dir) }
+    for node in nodes { try await node.start() }
+    let (n1, n3) = (nodes[0], nodes[2])
+    // Every node linked for replication.
+    let formed = now()
+    while nodes.contains(where: { ($0.storeFigures()?.peers ?? 0) < 2 }) {
+        guard now() - formed < 30_000_000_000 else { fail("the cluster did not form in 30 s") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    try await n1.epochs.initialize(client: "bench")
+
+    // Durable writes per second on n1.
+    progress("writes: \(options.writers) writers for \(options.duration) s")
+    let tally = Tally()
+    let deadline = now() + UInt64(options.duration * 1e9)
+    let started = now()
+    await withTaskGroup(of: Void.self) { group in
+        for writer in 0..<options.writers {
+            group.addTask {
+                var sequence: UInt64 = 0
+                while now() < deadline {
+                    sequence += 1
+                    do {
+                        try await n1.epochs.put(client: "bench", topic: "topic-\(sequence % 4096)", producer: "writer-\(writer)",
+                                                mode: .exclusive, epoch: sequence)
+                        tally.count.add(1, ordering: .relaxed)
+                    } catch {
+                        tally.failures.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+    }
+    let seconds = Double(now() - started) / 1e9
+    let written = tally.count.load(ordering: .relaxed)
+    let writesPerSecond = Double(written) / seconds
+    progress("writes: \(written) acknowledged in \(seconds) s (\(Int(writesPerSecond))/s), \(tally.failures.load(ordering: .relaxed)) failed")
+
+    // Replication lag at half that rate: writes paced in 1 ms ticks, each timed until n3 has it.
+    let rate = max(1_000, Int(writesPerSecond / 2))
+    let perTick = max(1, rate / 1000)
+    progress("lag: \(rate) writes/s on n1 for \(options.duration) s, each awaited on n3")
+    let lags = Samples()
+    let waiting = Tally()
+    let tracker = n3.lsnTracker(named: "bench")
+    let lagStart = now()
+    let lagDeadline = lagStart + UInt64(options.duration * 1e9)
+    var tick: UInt64 = 0
+    var sequence: UInt64 = 1_000_000_000
+    await withTaskGroup(of: Void.self) { group in
+        while now() < lagDeadline {
+            tick += 1
+            let due = lagStart + tick * 1_000_000
+            while now() < due { try? await Task.sleep(for: .microseconds(200)) }
+            for _ in 0..<perTick {
+                sequence += 1
+                let value = sequence
+                group.addTask {
+                    // Timed from the call until n3 has applied the write, whether or not n1 has
+                    // committed it by then (the wait on n3 starts as soon as n1 applied it).
+                    let issued = now()
+                    _ = try? await n1.epochs.put(client: "bench", topic: "lag-\(value % 4096)", producer: "pacer",
+                                                 mode: .exclusive, epoch: value, applied: { lsn in
+                        waiting.count.add(1, ordering: .relaxed)
+                        Task {
+                            let outcome = try? await tracker.requestAndAwaitNotification(lsn, timeout: .seconds(10))
+                            if outcome == .ready { lags.add(Double(now() - issued) / 1e6) }
+                            waiting.count.subtract(1, ordering: .relaxed)
+                        }
+                    })
+                }
+            }
+        }
+    }
+    while waiting.count.load(ordering: .relaxed) > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+    let sorted = lags.sorted
+    progress("lag: \(sorted.count) writes timed")
+    for node in nodes.reversed() { await node.stop() }
+    print("{\"durable_writes_per_s\": \(Int(writesPerSecond)), \"writers\": \(options.writers), \"lag_rate_per_s\": \(rate), "
+          + "\"lag_p50_ms\": \(percentile(sorted, 0.5)), \"lag_p99_ms\": \(percentile(sorted, 0.99)), \"lag_samples\": \(sorted.count)}")
+}
+
+/// The key text of fill's key `index`: what "beyond its text" leaves out.
+func fillKey(_ index: Int) -> (topic: String, producer: String) {
+    ("persistent://tenant/namespace/topic-\(index / 16)", "producer-\(index % 16)")
+}
+
+func fill(_ options: Options) async throws {
+    let node = try makeNode("solo", port: options.port, seed: nil, dir: options.dir)
+    try await node.start()
+    try await node.epochs.initialize(client: "bench")
+    let tally = Tally()
+    let started = now()
+    let writers = 256
+    await withTaskGroup(of: Void.self) { group in
+        for writer in 0..<writers {
+            group.addTask {
+                var index = writer
+                while index < options.keys {
+                    let key = fillKey(index)
+                    if (try? await node.epochs.put(client: "bench", topic: key.topic, producer: key.producer, mode: .exclusive,
+                                                   epoch: UInt64(index))) != nil {
+                        tally.count.add(1, ordering: .relaxed)
+                    }
+                    index += writers
+                }
+            }
+        }
+    }
+    let seconds = Double(now() - started) / 1e9
+    await node.stop()
+    print("{\"keys\": \(tally.count.load(ordering: .relaxed)), \"fill_s\": \(seconds)}")
+}
+
+func recover(_ options: Options) async throws {
+    let before = residentBytes()
+    let node = try makeNode("solo", port: options.port, seed: nil, dir: options.dir)
+    let started = now()
+    try await node.start()
+    let startSeconds = Double(now() - started) / 1e9
+    guard let figures = node.storeFigures() else { fail("no store figures") }
+    let after = residentBytes()
+    var textBytes = 0
+    for index in 0..<figures.replicatedKeys {
+        let key = fillKey(index)
+        textBytes += "bench".utf8.count + key.topic.utf8.count + key.producer.utf8.count
+    }
+    let keys = max(1, figures.replicatedKeys)
+    let perKey = Double(after - before) / Double(keys)
+    let textPerKey = Double(textBytes) / Double(keys)
+    await node.stop()
+    print("{\"keys\": \(figures.replicatedKeys), \"restore_s\": \(figures.restoreSeconds), \"start_s\": \(startSeconds), "
+          + "\"rss_bytes_per_key\": \(Int(perKey)), \"text_bytes_per_key\": \(Int(textPerKey)), "
+          + "\"bytes_per_key_beyond_text\": \(Int(perKey - textPerKey))}")
+}
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+do {
+    switch options.mode {
+    case "cluster": try await cluster(options)
+    case "fill": try await fill(options)
+    default: try await recover(options)
+    }
+} catch {
+    fail("\(error)")
+}
