@@ -48,7 +48,7 @@ extension AdminResponder {
             return write { node throws(StoreError) in
                 let lsn = try await node.epochs.put(client: client, topic: topic, producer: producer, mode: mode, epoch: epoch)
                 // The epoch held now: this one, or a higher one that was there (or came meanwhile).
-                let stored = (try? node.epochs.get(client: client, topic: topic, producer: producer, mode: mode)) ?? nil
+                let stored = try? node.epochs.get(client: client, topic: topic, producer: producer, mode: mode)
                 return .json(EpochPutResponse(lsn: lsn, epoch: stored ?? epoch).json)
             }
         case .getEpoch(let client, let topic, let producer, let modeText):

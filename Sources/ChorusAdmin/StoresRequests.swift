@@ -205,19 +205,23 @@ struct StoresQuery {
     }
 }
 
-/// LSN tracker names: 1 to 64 letters, digits, `-`, `_` and `.`. A tracker's name labels its
-/// metrics, so the API keeps names short and plain (the Swift API takes any name).
+/// LSN tracker names: 1 to 64 letters, digits, `-`, `_` and `.`, starting with a letter or a
+/// digit (so never a `.` or `..` path segment). A tracker's name labels its metrics, so the API
+/// keeps names short and plain (the Swift API takes any name).
 enum TrackerName {
     static let maxBytes = 64
 
     static func check(_ name: String) throws(HTTPError) {
-        let plain = name.utf8.allSatisfy { byte in
+        func alphanumeric(_ byte: UInt8) -> Bool {
             ASCII.isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
-        guard plain, (1...maxBytes).contains(name.utf8.count) else {
-            throw HTTPError(.badRequest, "tracker: \"\(name.prefix(64))\" is not a tracker name (1 to \(maxBytes) letters, digits, '-', '_', '.')")
+        let plain = name.utf8.allSatisfy { byte in
+            alphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        guard plain, name.utf8.first.map(alphanumeric) == true, name.utf8.count <= maxBytes else {
+            throw HTTPError(.badRequest, "tracker: \"\(name.prefix(64))\" is not a tracker name (1 to \(maxBytes) letters, digits, "
+                                + "'-', '_', '.', starting with a letter or digit)")
         }
     }
 }

@@ -290,6 +290,8 @@ struct AdminStoresAPITests {
                 ("POST", "/v1/lsn/default/await", #"{"lsn": "0000000000000001/1", "timeout_ms": 60001}"#, 400, "bad_request", "from 1 to 60000"),
                 ("POST", "/v1/lsn/default/await", #"{"timeout_ms": 10}"#, 400, "bad_request", "lsn: missing"),
                 ("GET", "/v1/lsn/a%20b", nil, 400, "bad_request", "is not a tracker name"),
+                ("GET", "/v1/lsn/%2E%2E", nil, 400, "bad_request", "is not a tracker name"),
+                ("GET", "/v1/lsn/\(String(repeating: "t", count: 65))", nil, 400, "bad_request", "is not a tracker name"),
                 ("GET", "/v1/lsn/default/await", nil, 405, "method_not_allowed", "answers POST"),
             ]
             for item in cases {
