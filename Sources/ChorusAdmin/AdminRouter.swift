@@ -32,6 +32,8 @@ public enum AdminRoute: Sendable, Equatable {
     case endRecorder(member: String)
     /// What a recorder received.
     case recordedMessages(member: String)
+    /// Producer epochs, shape status, process status and LSN trackers.
+    case stores(StoresRoute)
 }
 
 /// Maps a method and path to an operation of the admin API, without I/O. Paths are matched
@@ -64,6 +66,29 @@ public enum AdminRouter {
         ("GET", "/v1/recorders", { _ in .recorders }),
         ("DELETE", "/v1/recorders/{member}", { .endRecorder(member: $0["member"]!) }),
         ("GET", "/v1/recorders/{member}/messages", { .recordedMessages(member: $0["member"]!) }),
+        ("PUT", "/v1/epochs/{client}", { .stores(.initClient(client: $0["client"]!)) }),
+        ("DELETE", "/v1/epochs/{client}", { .stores(.removeClient(client: $0["client"]!)) }),
+        ("PUT", "/v1/epochs/{client}/{topic}/{producer}/{access_mode}",
+         { .stores(.putEpoch(client: $0["client"]!, topic: $0["topic"]!, producer: $0["producer"]!, mode: $0["access_mode"]!)) }),
+        ("GET", "/v1/epochs/{client}/{topic}/{producer}/{access_mode}",
+         { .stores(.getEpoch(client: $0["client"]!, topic: $0["topic"]!, producer: $0["producer"]!, mode: $0["access_mode"]!)) }),
+        ("DELETE", "/v1/epochs/{client}/{topic}/{producer}/{access_mode}",
+         { .stores(.deleteEpoch(client: $0["client"]!, topic: $0["topic"]!, producer: $0["producer"]!, mode: $0["access_mode"]!)) }),
+        ("POST", "/v1/shapes/{stack}", { .stores(.addShape(stack: $0["stack"]!)) }),
+        ("GET", "/v1/shapes/{stack}", { .stores(.listShapes(stack: $0["stack"]!)) }),
+        ("GET", "/v1/shapes/{stack}/{handle}", { .stores(.shape(stack: $0["stack"]!, handle: $0["handle"]!)) }),
+        ("DELETE", "/v1/shapes/{stack}/{handle}", { .stores(.removeShape(stack: $0["stack"]!, handle: $0["handle"]!)) }),
+        ("PUT", "/v1/shapes/{stack}/{handle}/latest_offset", { .stores(.setLatestOffset(stack: $0["stack"]!, handle: $0["handle"]!)) }),
+        ("PUT", "/v1/shapes/{stack}/{handle}/snapshot_xmin", { .stores(.setSnapshotXmin(stack: $0["stack"]!, handle: $0["handle"]!)) }),
+        ("POST", "/v1/shapes/{stack}/{handle}/snapshot_started",
+         { .stores(.markSnapshotStarted(stack: $0["stack"]!, handle: $0["handle"]!)) }),
+        ("POST", "/v1/process-status/{name}/items", { .stores(.itemProcessed(name: $0["name"]!)) }),
+        ("GET", "/v1/process-status/{name}/items", { .stores(.processItems(name: $0["name"]!)) }),
+        ("DELETE", "/v1/process-status/{name}/items", { .stores(.resetProcessStatus(name: $0["name"]!)) }),
+        ("GET", "/v1/process-status/{name}/items/{entity}", { .stores(.processItem(name: $0["name"]!, entity: $0["entity"]!)) }),
+        ("GET", "/v1/lsn/{tracker}", { .stores(.lastReplay(tracker: $0["tracker"]!)) }),
+        ("GET", "/v1/lsn/{tracker}/replicated", { .stores(.replicated(tracker: $0["tracker"]!)) }),
+        ("POST", "/v1/lsn/{tracker}/await", { .stores(.awaitLSN(tracker: $0["tracker"]!)) }),
     ]
 
     /// Every operation served, as method and path pattern.

@@ -189,6 +189,8 @@ struct AdminResponder: HTTPResponder {
             return try endRecorder(member)
         case .recordedMessages(let member):
             return try recordedMessages(request, member: member)
+        case .stores(let route):
+            return try stores(route, request)
         }
     }
 

@@ -30,8 +30,13 @@ extension Command {
 @main
 enum ChorusCommand {
     static var commands: [any Command.Type] {
-        [AgentCommand.self, MembersCommand.self, GroupsCommand.self, BroadcastCommand.self, ConfigNodesCommand.self,
-         ConfigCheckCommand.self, VersionCommand.self]
+        [AgentCommand.self, MembersCommand.self, GroupsCommand.self, BroadcastCommand.self,
+         EpochsInitCommand.self, EpochsPutCommand.self, EpochsGetCommand.self, EpochsDeleteCommand.self, EpochsRemoveClientCommand.self,
+         ShapesAddCommand.self, ShapesListCommand.self, ShapesGetCommand.self, ShapesRemoveCommand.self,
+         ShapesSetOffsetCommand.self, ShapesSetXminCommand.self, ShapesMarkStartedCommand.self,
+         ProcessStatusProcessedCommand.self, ProcessStatusListCommand.self, ProcessStatusGetCommand.self, ProcessStatusResetCommand.self,
+         LSNShowCommand.self, LSNReplicatedCommand.self, LSNAwaitCommand.self,
+         ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self]
     }
 
     static var overview: String {
