@@ -8,6 +8,11 @@ import Testing
 /// another node, and a node killed with SIGKILL in the middle of a write load.
 @Suite("stores between agent processes", .serialized, .timeLimit(.minutes(3)))
 struct StoresKillTests {
+    /// The keys whose write n2 acknowledged, from all lanes.
+    final class Acknowledged: Sendable {
+        let keys = Mutex<[Int]>([])
+    }
+
     static func object(_ body: String) -> [String: Any]? {
         try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
     }
@@ -52,13 +57,14 @@ struct StoresKillTests {
         let victim = try #require(cluster.agents[1]).process.processIdentifier
         // When: 16 lanes write 3,000 distinct keys on n2; SIGKILL after the 1,000th acknowledgement
         let total = 3_000, lanes = 16
-        let acknowledged = Mutex<[Int]>([])
+        let acknowledged = Acknowledged()
+        let admin = cluster.admins[1]
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<lanes {
                 group.addTask {
                     for key in stride(from: lane, to: total, by: lanes) {
-                        guard await Self.put(cluster.admins[1], key: key, epoch: UInt64(1_000 + key)) != nil else { continue }
-                        let count = acknowledged.withLock { acked in
+                        guard await Self.put(admin, key: key, epoch: UInt64(1_000 + key)) != nil else { continue }
+                        let count = acknowledged.keys.withLock { acked in
                             acked.append(key)
                             return acked.count
                         }
@@ -67,7 +73,7 @@ struct StoresKillTests {
                 }
             }
         }
-        let acked = acknowledged.withLock { $0 }
+        let acked = acknowledged.keys.withLock { $0 }
         _ = await cluster.agents[1]?.waitForExit()
         // Meanwhile n1 writes keys of its own.
         for key in total..<(total + 200) { #expect(await Self.put(cluster.admins[0], key: key, epoch: 7) != nil) }
