@@ -14,6 +14,17 @@ static inline sqlite3_destructor_type chorus_sqlite_static(void) { return SQLITE
 static inline sqlite3_destructor_type chorus_sqlite_transient(void) { return SQLITE_TRANSIENT; }
 
 #if defined(__linux__)
+#include <malloc.h>
+#endif
+
+/// Returns freed heap memory to the operating system where the C library can (glibc's malloc_trim).
+static inline void chorus_storage_trim_heap(void) {
+#if defined(__linux__)
+    malloc_trim(0);
+#endif
+}
+
+#if defined(__linux__)
 /* Declared here rather than through _GNU_SOURCE, which would change system types that other Clang
    modules (Glibc) also define, and make them clash. */
 extern int pthread_setname_np(pthread_t thread, const char *name);

@@ -75,6 +75,13 @@ extension CausalEntries: WireBody {
     public static var maxEntries: Int { 1 << 12 }
 
     public func encode(to writer: inout WireWriter) {
+        if others.isEmpty {
+            // The usual key: one entry, written without building an array.
+            writer.writeUInt32(1)
+            first.dot.encode(to: &writer)
+            first.value.encode(to: &writer)
+            return
+        }
         writer.writeArray(sorted, maxCount: Self.maxEntries) { writer, entry in
             entry.dot.encode(to: &writer)
             entry.value.encode(to: &writer)
@@ -82,14 +89,17 @@ extension CausalEntries: WireBody {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        let entries = try reader.readArray(maxCount: Self.maxEntries) { (reader: inout WireReader) throws(WireError) in
-            CausalEntry(dot: try Dot(from: &reader), value: try Value(from: &reader))
+        let count = Int(try reader.readUInt32())
+        guard count >= 1 else { throw .malformed("a key with no entries") }
+        guard count <= Self.maxEntries else { throw .oversized(length: count, limit: Self.maxEntries) }
+        // The first entry inline, the others (rare) in order: no array for the usual key.
+        var previous = try Dot(from: &reader)
+        self.init(CausalEntry(dot: previous, value: try Value(from: &reader)))
+        for _ in 1..<count {
+            let dot = try Dot(from: &reader)
+            guard previous < dot else { throw .malformed("a key's entries must be sorted by dot, each dot once") }
+            others.append(CausalEntry(dot: dot, value: try Value(from: &reader)))
+            previous = dot
         }
-        guard let head = entries.first else { throw .malformed("a key with no entries") }
-        guard zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) else {
-            throw .malformed("a key's entries must be sorted by dot, each dot once")
-        }
-        self.init(head)
-        others = Array(entries.dropFirst())
     }
 }

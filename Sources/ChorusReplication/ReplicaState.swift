@@ -101,6 +101,12 @@ public struct ReplicaState<Key: ReplicatedKey, Value: ReplicatedValue>: Equatabl
 
     // MARK: Restoring from disk and from snapshots
 
+    /// Makes room for `count` keys at once (a restore knows how many rows it reads), so that the
+    /// map is not rebuilt again and again as it grows, leaving its old tables behind as garbage.
+    public mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
+    }
+
     /// Puts back a key's entries as they were saved (their dots must be in the restored context).
     public mutating func restore(_ key: Key, _ saved: CausalEntries<Value>?) {
         entries[key] = saved

@@ -29,6 +29,7 @@ public final class NodeStorage {
     private struct Statements {
         let begin, commit, rollback: SQLiteStatement
         let put, delete, clear, putMeta, getMeta, scan, count: SQLiteStatement
+        let appendJournal, clearJournal, scanJournal: SQLiteStatement
     }
     /// The read-write connection; nil once closed. Internal for tests (to set `max_page_count`).
     private(set) var connection: SQLiteConnection?
@@ -81,6 +82,10 @@ public final class NodeStorage {
             // order then find their pages there instead of spilling and rereading them; with the
             // 2 MiB default a million puts take twice as long (chorus-storage-bench).
             try connection.execute("PRAGMA cache_size=-65536")
+            // The journal of change records (stores written before it existed lack it).
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY, keyspace INTEGER NOT NULL, body BLOB NOT NULL)
+                """)
             let statements = Statements(
                 begin: try connection.prepare("BEGIN"),
                 commit: try connection.prepare("COMMIT"),
@@ -91,7 +96,10 @@ public final class NodeStorage {
                 putMeta: try connection.prepare("INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"),
                 getMeta: try connection.prepare("SELECT value FROM meta WHERE name = ?1"),
                 scan: try connection.prepare("SELECT key, value FROM rows WHERE keyspace = ?1 ORDER BY key"),
-                count: try connection.prepare("SELECT count(*) FROM rows WHERE keyspace = ?1"))
+                count: try connection.prepare("SELECT count(*) FROM rows WHERE keyspace = ?1"),
+                appendJournal: try connection.prepare("INSERT INTO journal(keyspace, body) VALUES(?1, ?2)"),
+                clearJournal: try connection.prepare("DELETE FROM journal WHERE keyspace = ?1"),
+                scanJournal: try connection.prepare("SELECT body FROM journal WHERE keyspace = ?1 ORDER BY seq"))
             return NodeStorage(path: path, identity: identity, durability: durability,
                                connection: connection, statements: statements)
         } catch {
@@ -115,6 +123,7 @@ public final class NodeStorage {
                 CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
                 CREATE TABLE rows(keyspace INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
                                   PRIMARY KEY(keyspace, key)) WITHOUT ROWID;
+                CREATE TABLE journal(seq INTEGER PRIMARY KEY, keyspace INTEGER NOT NULL, body BLOB NOT NULL);
                 """)
             let insert = try connection.prepare("INSERT INTO meta(name, value) VALUES(?1, ?2)")
             for (name, value) in [("format", String(formatVersion)), ("cluster", identity.cluster),
@@ -301,6 +310,19 @@ public final class NodeStorage {
             defer { clear.reset() }
             try clear.bind(Int64(keyspace), at: 1)
             try clear.step()
+        case let .journal(keyspace, body):
+            let append = statements.appendJournal
+            defer { append.reset() }
+            try append.bind(Int64(keyspace), at: 1)
+            try withBytes(body, []) { body, _ throws(StorageError) in
+                try append.bind(body, at: 2)
+                try append.step()
+            }
+        case let .clearJournal(keyspace):
+            let clear = statements.clearJournal
+            defer { clear.reset() }
+            try clear.bind(Int64(keyspace), at: 1)
+            try clear.step()
         }
     }
 
@@ -346,6 +368,37 @@ public final class NodeStorage {
             guard hasRow else { return }
             try body(scan.blob(at: 0), scan.blob(at: 1))
         }
+    }
+
+    /// Calls `body` with each journal record of `keyspace`, oldest first, streaming (the buffer is
+    /// valid during the call only). Throws as `forEachRow`.
+    public func forEachJournalEntry(keyspace: Keyspace, _ body: (_ record: UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let statements else { throw StorageError.closed }
+        precondition(!iterating, "NodeStorage.forEachJournalEntry called from a forEachRow body")
+        let scan = statements.scanJournal
+        iterating = true
+        defer {
+            iterating = false
+            scan.reset()
+        }
+        try scan.bind(Int64(keyspace), at: 1)
+        while true {
+            let hasRow: Bool
+            do {
+                hasRow = try scan.step()
+            } catch {
+                throw Self.mapCorruption(error, path: path)
+            }
+            guard hasRow else { return }
+            try body(scan.blob(at: 0))
+        }
+    }
+
+    /// Frees the memory of SQLite's page cache (what a restore's scan left there; pages are read in
+    /// again as commits need them), and returns the process's freed heap to the system.
+    public func releaseMemory() {
+        try? connection?.execute("PRAGMA shrink_memory")
+        chorus_storage_trim_heap()
     }
 
     /// How many rows `keyspace` holds.

@@ -79,6 +79,47 @@ struct StoresAPITests {
         await node.stop()
     }
 
+    @Test("given a journal folded into rows every 10 records, when 500 epochs are put, some overwritten and some deleted, then a restart reads back exactly what the node held")
+    func journalFoldsSurviveRestart() async throws {
+        let directory = try scratchDirectory()
+        let port = try FreePorts.take(1)[0]
+        func start() async throws -> ClusterNode {
+            var settings = NodeSettings(cluster: "stores", name: "solo", bind: try SocketAddress("127.0.0.1:\(port)"),
+                                        dataDir: directory, profile: .local)
+            settings.storeCompactionRecords = 10
+            let node = try ClusterNode(settings: settings)
+            try await node.start()
+            return node
+        }
+        var node = try await start()
+        try await node.epochs.initialize(client: "c")
+        var expected: [Int: UInt64] = [:]
+        // When: writers in parallel, so that commits hold many keys, folds come between them
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<8 {
+                group.addTask { [node] in
+                    for key in stride(from: lane, to: 500, by: 8) {
+                        try await node.epochs.put(client: "c", topic: "t\(key)", producer: "p", mode: .shared, epoch: UInt64(key))
+                        if key % 3 == 0 { try await node.epochs.put(client: "c", topic: "t\(key)", producer: "p", mode: .shared, epoch: UInt64(key) + 1_000) }
+                        if key % 7 == 0 { try await node.epochs.delete(client: "c", topic: "t\(key)", producer: "p", mode: .shared) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for key in 0..<500 where key % 7 != 0 { expected[key] = key % 3 == 0 ? UInt64(key) + 1_000 : UInt64(key) }
+        await node.stop()
+        node = try await start()
+        // Then
+        var restored: [Int: UInt64] = [:]
+        for key in 0..<500 {
+            restored[key] = try node.epochs.get(client: "c", topic: "t\(key)", producer: "p", mode: .shared)
+        }
+        #expect(restored == expected)
+        #expect(node.storeFigures()?.restoredKeys == expected.count + 1, "the epochs and the client's marker")
+        await node.stop()
+    }
+
     @Test("given a data_dir of another cluster, then start fails with a clear error and the file is left as it was")
     func foreignDataDirRefused() async throws {
         let directory = try scratchDirectory()

@@ -11,6 +11,7 @@ import ChorusStorage
 ///   log_capacity: 200000     # writes kept to repair peers; a peer further behind gets a snapshot
 ///   min_retention: 30s       # how long a write stays logged after every live peer has it
 ///   durability: process_crash  # or power_loss (fsync at every commit: slower)
+///   compaction_records: 100000  # journal records kept before they are folded into rows
 /// ```
 public struct StoresOverrides: Sendable, Equatable {
     public var digestInterval: Duration?
@@ -18,10 +19,12 @@ public struct StoresOverrides: Sendable, Equatable {
     public var logCapacity: Int?
     public var minRetention: Duration?
     public var durability: StoreDurability?
+    public var compactionRecords: Int?
 
     public init() {}
 
-    static let knownKeys: Set<String> = ["digest_interval", "settle_time", "log_capacity", "min_retention", "durability"]
+    static let knownKeys: Set<String> = ["digest_interval", "settle_time", "log_capacity", "min_retention", "durability",
+                                         "compaction_records"]
 
     init(_ fields: ConfigFields) throws(ConfigError) {
         try fields.refuseUnknown(Self.knownKeys)
@@ -29,6 +32,7 @@ public struct StoresOverrides: Sendable, Equatable {
         settleTime = try fields.duration("settle_time")
         logCapacity = try fields.integer("log_capacity", in: 1...100_000_000)
         minRetention = try fields.duration("min_retention")
+        compactionRecords = try fields.integer("compaction_records", in: 1...100_000_000)
         if fields.map["durability"] != nil {
             durability = try fields.enumeration("durability", StoreDurability.self, default: .processCrash)
         }

@@ -35,6 +35,9 @@ public struct NodeSettings: Sendable, Equatable {
     public var replication: ReplicationSettings
     /// How far a committed store write survives (`stores.durability`).
     public var storeDurability: StoreDurability = .processCrash
+    /// How many journal records a store keeps before folding them into rows (`stores.compaction_records`):
+    /// more makes folds rarer and bigger, and a restart replay more.
+    public var storeCompactionRecords: Int = 100_000
 
     /// `swim` defaults to the profile's settings.
     public init(cluster: String, name: String, bind: SocketAddress, admin: SocketAddress? = nil,
@@ -63,5 +66,6 @@ public struct NodeSettings: Sendable, Equatable {
         recorderJournal = config.recorderJournal
         replication = config.stores.applied(to: config.profile.replicationDefaults)
         storeDurability = config.stores.durability ?? .processCrash
+        if let records = config.stores.compactionRecords { storeCompactionRecords = records }
     }
 }

@@ -57,16 +57,19 @@ final class NodeStores: Sendable {
             storage.close()
             throw StoreError.corruptStore("\(storage.path): a saved row does not decode (\(error)); move the file away or point data_dir elsewhere")
         }
+        // The scan filled SQLite's page cache with pages nothing will read again (reads come from
+        // memory from now on): give them back, and the freed pieces of the restore with them.
+        storage.releaseMemory()
         let writer = StorageWriter(storage: storage)
         let replicated = StoreShell(origin: origin, settings: settings.replication, restored: replicatedState, writer: writer,
                                     keyspace: Self.replicatedKeyspace, contextMetaName: "context.replicated",
-                                    loop: loop, links: links, logger: logger)
+                                    compactionRecords: settings.storeCompactionRecords, loop: loop, links: links, logger: logger)
         // The local keyspace is never linked to a peer: its log need hold almost nothing.
         var localSettings = settings.replication
         localSettings.logCapacity = 1
         let local = StoreShell(origin: origin, settings: localSettings, restored: localState, writer: writer,
                                keyspace: Self.localKeyspace, contextMetaName: "context.local",
-                               loop: loop, links: links, logger: logger)
+                               compactionRecords: settings.storeCompactionRecords, loop: loop, links: links, logger: logger)
         let seconds = Double(EventLoop.monotonicNanos() - started) / 1e9
         phase.withLock { $0 = .opened(Opened(replicated: replicated, local: local, writer: writer,
                                              restoredKeys: replicatedState.keyCount + localState.keyCount, restoreSeconds: seconds)) }

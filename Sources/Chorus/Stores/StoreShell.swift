@@ -34,6 +34,11 @@ final class StoreShell: @unchecked Sendable {
         /// Keys changed since the commit under way began, and whether the context did.
         var unpersisted: Set<Key> = []
         var unpersistedContext = false
+        /// Keys journaled since the last fold into rows, and how many journal records name them.
+        var unfolded: Set<Key> = []
+        var journaledRecords = 0
+        /// The fewest journaled records a fold waits for (so that folds are big, sorted batches).
+        let minimumCompaction: Int
         /// This node's writes are durable up to this sequence.
         var durableUpTo: UInt64 = 0
         /// Callers waiting for their write to be durable, by sequence (ascending).
@@ -84,20 +89,37 @@ final class StoreShell: @unchecked Sendable {
             guard !committing, !unpersisted.isEmpty || unpersistedContext else { return nil }
             committing = true
             let state = instance.state
-            let keys = unpersisted.map { ($0, state[$0]) }
-            let context = unpersistedContext ? state.context : nil
+            let compaction = journaledRecords >= max(minimumCompaction, unfolded.count)
+            let changed: Set<Key>
+            if compaction {
+                // Rule: the journal is folded into rows once it holds as many records as there are
+                // keys to fold (and at least `minimumCompaction`): a fold then costs at most one
+                // row write per journaled record, and a restart replays a bounded journal.
+                unfolded.formUnion(unpersisted)
+                changed = unfolded
+                unfolded.removeAll()
+                journaledRecords = 0
+            } else {
+                changed = unpersisted
+                unfolded.formUnion(unpersisted)
+                journaledRecords += unpersisted.count
+            }
+            let keys = changed.map { ($0, state[$0]) }
+            let context = unpersistedContext || compaction ? state.context : nil
             unpersisted.removeAll(keepingCapacity: true)
             unpersistedContext = false
-            return Commit(keys: keys, context: context, sequence: instance.sequence)
+            return Commit(keys: keys, context: context, sequence: instance.sequence, compaction: compaction)
         }
     }
 
     /// What a commit writes: keys with their entries (nil: removed), the context if it changed,
-    /// and this node's writes it makes durable (up to `sequence`).
+    /// and this node's writes it makes durable (up to `sequence`). Usually one journal record; a
+    /// compaction writes the keys as rows, sorted, and empties the journal.
     struct Commit: Sendable {
         var keys: [(Key, CausalEntries<Value>?)]
         var context: CausalContext?
         var sequence: UInt64
+        var compaction: Bool
     }
 
     /// Work a change leaves for outside the lock.
@@ -132,10 +154,10 @@ final class StoreShell: @unchecked Sendable {
     /// Opens the keyspace's rows in `storage` (read before the writer takes it over) and starts a
     /// replica of them for this node run (`origin`).
     init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value>, writer: StorageWriter,
-         keyspace: Keyspace, contextMetaName: String, loop: EventLoop, links: PeerLinks, logger: Logger) {
+         keyspace: Keyspace, contextMetaName: String, compactionRecords: Int, loop: EventLoop, links: PeerLinks, logger: Logger) {
         let instance = ReplicationInstance<Key, Value>(origin: origin, settings: settings, restored: restored,
                                                        now: DeadlineTimer.now)
-        self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance)))
+        self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance), minimumCompaction: compactionRecords))
         self.writer = writer
         self.keyspace = keyspace
         self.contextMetaName = contextMetaName
@@ -149,11 +171,17 @@ final class StoreShell: @unchecked Sendable {
     static func restore(from storage: NodeStorage, keyspace: Keyspace, contextMetaName: String)
         throws -> ReplicaState<Key, Value> {
         var state = ReplicaState<Key, Value>()
+        state.reserveCapacity(try storage.rowCount(keyspace: keyspace))
         if let saved = try storage.meta(contextMetaName) {
             state.restore(context: try CausalContext(decoding: saved))
         }
         try storage.forEachRow(keyspace: keyspace) { key, value in
             state.restore(try Key(decoding: key), try CausalEntries<Value>(decoding: value))
+        }
+        // Then the journal, oldest first: a later record's entries replace an earlier one's.
+        try storage.forEachJournalEntry(keyspace: keyspace) { record in
+            var reader = WireReader(record)
+            try ChangeRecord.forEach(in: &reader) { key, entries in state.restore(key, entries) }
         }
         return state
     }
@@ -259,23 +287,33 @@ final class StoreShell: @unchecked Sendable {
     /// Writes a commit through the storage writer.
     private func submit(_ commit: Commit) {
         var writes: [StorageWrite] = []
-        writes.reserveCapacity(commit.keys.count + 1)
-        for (key, entries) in commit.keys {
-            let encodedKey = key.encoded()
-            if let entries {
-                writes.append(.put(keyspace: keyspace, key: encodedKey, value: entries.encoded()))
-            } else {
-                writes.append(.delete(keyspace: keyspace, key: encodedKey))
+        if commit.compaction {
+            var rows: [(key: [UInt8], entries: CausalEntries<Value>?)] = commit.keys.map { ($0.0.encoded(), $0.1) }
+            // In key order: the B-tree is then written page after page rather than at random.
+            rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
+            writes.reserveCapacity(rows.count + 2)
+            for row in rows {
+                if let entries = row.entries {
+                    writes.append(.put(keyspace: keyspace, key: row.key, value: entries.encoded()))
+                } else {
+                    writes.append(.delete(keyspace: keyspace, key: row.key))
+                }
             }
+            writes.append(.clearJournal(keyspace: keyspace))
+        } else {
+            writes.append(.journal(keyspace: keyspace, body: ChangeRecord(keys: commit.keys).encoded()))
         }
         if let context = commit.context { writes.append(.meta(name: contextMetaName, value: context.encoded())) }
         let keys = commit.keys.map(\.0)
-        writer.submit(writes) { [self] result in committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, result) }
+        writer.submit(writes) { [self] result in
+            committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, compaction: commit.compaction, result)
+        }
     }
 
     /// A commit finished (on the writer's thread): acknowledges the writes it held, or keeps its
     /// keys for the next one.
-    private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, _ result: Result<Void, StorageError>) {
+    private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, compaction: Bool,
+                           _ result: Result<Void, StorageError>) {
         var failure: StoreError?
         if case let .failure(error) = result { failure = .notPersisted("\(error)") }
         let (done, next) = core.withLock { core -> ([(sequence: UInt64, continuation: CheckedContinuation<Result<Void, StoreError>, Never>)], Commit?) in
@@ -284,6 +322,11 @@ final class StoreShell: @unchecked Sendable {
                 // Written again by the next commit (a full disk may clear); these writes fail now.
                 core.unpersisted.formUnion(keys)
                 core.unpersistedContext = core.unpersistedContext || context
+                if compaction {
+                    // The journal was not emptied: its records still name these keys.
+                    core.unfolded.formUnion(keys)
+                    core.journaledRecords += keys.count
+                }
                 core.lastFailure = "\(failure)"
             } else {
                 core.durableUpTo = max(core.durableUpTo, sequence)
@@ -504,5 +547,45 @@ struct WaiterDeadlines {
             entries.removeFirst(head)
             head = 0
         }
+    }
+}
+
+/// One journal record: the keys a commit wrote, each with its entries, or none when it was removed.
+/// Encoded as a count, then per key the key, a flag and the entries.
+struct ChangeRecord: WireBody {
+    var keys: [(StoreKey, CausalEntries<StoreValue>?)]
+
+    func encode(to writer: inout WireWriter) {
+        writer.writeArray(keys, maxCount: Int(UInt32.max)) { writer, item in
+            item.0.encode(to: &writer)
+            if let entries = item.1 {
+                writer.writeBool(true)
+                entries.encode(to: &writer)
+            } else {
+                writer.writeBool(false)
+            }
+        }
+    }
+
+    init(keys: [(StoreKey, CausalEntries<StoreValue>?)]) {
+        self.keys = keys
+    }
+
+    init(from reader: inout WireReader) throws(WireError) {
+        var keys: [(StoreKey, CausalEntries<StoreValue>?)] = []
+        try Self.forEach(in: &reader) { keys.append(($0, $1)) }
+        self.keys = keys
+    }
+
+    /// Reads a record key by key, without building its array (a restart replays the journal so).
+    static func forEach(in reader: inout WireReader,
+                        _ body: (StoreKey, CausalEntries<StoreValue>?) -> Void) throws(WireError) {
+        let count = try reader.readUInt32()
+        for _ in 0..<count {
+            let key = try StoreKey(from: &reader)
+            let entries: CausalEntries<StoreValue>? = try reader.readBool() ? try CausalEntries(from: &reader) : nil
+            body(key, entries)
+        }
+        try reader.expectEnd()
     }
 }
