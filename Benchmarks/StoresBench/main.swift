@@ -84,9 +84,11 @@ func residentBytes() -> Int {
 }
 
 func makeNode(_ name: String, port: UInt16, seed: UInt16?, dir: String) throws -> ClusterNode {
-    try ClusterNode(settings: NodeSettings(cluster: "stores-bench", name: name, bind: try SocketAddress("127.0.0.1:\(port)"),
-                                           seeds: seed.map { [try! SocketAddress("127.0.0.1:\($0)")] } ?? [],
-                                           dataDir: "\(dir)/\(name)", profile: .lan, logLevel: .warning))
+    var settings = NodeSettings(cluster: "stores-bench", name: name, bind: try SocketAddress("127.0.0.1:\(port)"),
+                                seeds: seed.map { [try! SocketAddress("127.0.0.1:\($0)")] } ?? [],
+                                dataDir: "\(dir)/\(name)", profile: .lan, logLevel: .warning)
+    if let records = getenv("CHORUS_BENCH_COMPACTION").flatMap({ Int(String(cString: $0)) }) { settings.storeCompactionRecords = records }
+    return try ClusterNode(settings: settings)
 }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {

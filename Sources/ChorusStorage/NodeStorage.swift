@@ -29,7 +29,7 @@ public final class NodeStorage {
     private struct Statements {
         let begin, commit, rollback: SQLiteStatement
         let put, delete, clear, putMeta, getMeta, scan, count: SQLiteStatement
-        let appendJournal, clearJournal, scanJournal: SQLiteStatement
+        let appendJournal, clearJournal, scanJournal, journalHeaders: SQLiteStatement
     }
     /// The read-write connection; nil once closed. Internal for tests (to set `max_page_count`).
     private(set) var connection: SQLiteConnection?
@@ -99,7 +99,8 @@ public final class NodeStorage {
                 count: try connection.prepare("SELECT count(*) FROM rows WHERE keyspace = ?1"),
                 appendJournal: try connection.prepare("INSERT INTO journal(keyspace, body) VALUES(?1, ?2)"),
                 clearJournal: try connection.prepare("DELETE FROM journal WHERE keyspace = ?1"),
-                scanJournal: try connection.prepare("SELECT body FROM journal WHERE keyspace = ?1 ORDER BY seq"))
+                scanJournal: try connection.prepare("SELECT body FROM journal WHERE keyspace = ?1 ORDER BY seq"),
+                journalHeaders: try connection.prepare("SELECT substr(body, 1, 4) FROM journal WHERE keyspace = ?1"))
             return NodeStorage(path: path, identity: identity, durability: durability,
                                connection: connection, statements: statements)
         } catch {
@@ -310,20 +311,43 @@ public final class NodeStorage {
             defer { clear.reset() }
             try clear.bind(Int64(keyspace), at: 1)
             try clear.step()
-        case let .journal(keyspace, body):
+        case let .journal(keyspace, record):
             let append = statements.appendJournal
             defer { append.reset() }
             try append.bind(Int64(keyspace), at: 1)
-            try withBytes(body, []) { body, _ throws(StorageError) in
+            try withBytes(record.bytes, []) { body, _ throws(StorageError) in
                 try append.bind(body, at: 2)
                 try append.step()
             }
-        case let .clearJournal(keyspace):
-            let clear = statements.clearJournal
-            defer { clear.reset() }
-            try clear.bind(Int64(keyspace), at: 1)
-            try clear.step()
+        case let .foldJournal(keyspace):
+            try fold(keyspace, statements)
         }
+    }
+
+    /// The last change of each key in the journal, applied to the rows in key order (so that the
+    /// B-tree is written page after page), then the journal emptied.
+    private func fold(_ keyspace: Keyspace, _ statements: Statements) throws(StorageError) {
+        var latest: [[UInt8]: [UInt8]?] = [:]
+        do {
+            try forEachJournalChange(keyspace: keyspace) { key, value in
+                latest[Array(key)] = value.map { Array($0) }
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw .corrupt(path: path, reason: "\(error)")
+        }
+        for key in latest.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            if let value = latest[key]! {
+                try apply(.put(keyspace: keyspace, key: key, value: value), statements)
+            } else {
+                try apply(.delete(keyspace: keyspace, key: key), statements)
+            }
+        }
+        let clear = statements.clearJournal
+        defer { clear.reset() }
+        try clear.bind(Int64(keyspace), at: 1)
+        try clear.step()
     }
 
     // MARK: Reading (at start; in normal operation reads come from memory)
@@ -370,11 +394,13 @@ public final class NodeStorage {
         }
     }
 
-    /// Calls `body` with each journal record of `keyspace`, oldest first, streaming (the buffer is
-    /// valid during the call only). Throws as `forEachRow`.
-    public func forEachJournalEntry(keyspace: Keyspace, _ body: (_ record: UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Calls `body` with each change in the journal of `keyspace`, oldest first, streaming (the
+    /// buffers are valid during the call only; a nil value is a removal). Throws as `forEachRow`,
+    /// and `corrupt` for a record that does not parse.
+    public func forEachJournalChange(keyspace: Keyspace,
+                                     _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws -> Void) throws {
         guard let statements else { throw StorageError.closed }
-        precondition(!iterating, "NodeStorage.forEachJournalEntry called from a forEachRow body")
+        precondition(!iterating, "NodeStorage.forEachJournalChange called from a forEachRow body")
         let scan = statements.scanJournal
         iterating = true
         defer {
@@ -390,7 +416,23 @@ public final class NodeStorage {
                 throw Self.mapCorruption(error, path: path)
             }
             guard hasRow else { return }
-            try body(scan.blob(at: 0))
+            try JournalRecord.forEachChange(in: scan.blob(at: 0), path: path, body)
+        }
+    }
+
+    /// How many changes the journal of `keyspace` holds (from the records' headers alone): at most
+    /// that many keys besides the rows', for a restore to make room for at once.
+    public func journalChangeCount(keyspace: Keyspace) throws(StorageError) -> Int {
+        guard let statements else { throw .closed }
+        let headers = statements.journalHeaders
+        defer { headers.reset() }
+        do {
+            try headers.bind(Int64(keyspace), at: 1)
+            var total = 0
+            while try headers.step() { total += JournalRecord.count(of: headers.blob(at: 0)) }
+            return total
+        } catch {
+            throw Self.mapCorruption(error, path: path)
         }
     }
 

@@ -10,10 +10,11 @@ public enum StorageWrite: Sendable, Equatable {
     case meta(name: String, value: [UInt8])
     /// Removes every row of `keyspace` (before a full resync, say).
     case clear(keyspace: Keyspace)
-    /// Appends `body` to the journal of `keyspace`: an opaque record of changes, kept in order and
-    /// read back whole at start (`forEachJournalEntry`). Appending costs one sequential insert
-    /// however many changes the record holds, where `put` costs a B-tree update per key.
-    case journal(keyspace: Keyspace, body: [UInt8])
-    /// Removes every journal record of `keyspace` (once its changes are folded into rows).
-    case clearJournal(keyspace: Keyspace)
+    /// Appends a record of changes to the journal of `keyspace`: kept in order, replayed over the
+    /// rows at start (`forEachJournalChange`). Appending costs one sequential insert however many
+    /// changes the record holds, where `put` costs a B-tree update per key.
+    case journal(keyspace: Keyspace, record: JournalRecord)
+    /// Folds the journal of `keyspace` into its rows: the last change of each key, written in key
+    /// order, then the journal emptied; all in the batch's transaction.
+    case foldJournal(keyspace: Keyspace)
 }

@@ -48,8 +48,8 @@ final class NodeStores: Sendable {
         let storage = try NodeStorage.open(directory: settings.dataDir,
                                            identity: StorageIdentity(cluster: settings.cluster, node: settings.name),
                                            durability: settings.storeDurability.storage)
-        let replicatedState: ReplicaState<StoreKey, StoreValue>
-        let localState: ReplicaState<StoreKey, StoreValue>
+        let replicatedState: (state: ReplicaState<StoreKey, StoreValue>, journaled: Int)
+        let localState: (state: ReplicaState<StoreKey, StoreValue>, journaled: Int)
         do {
             replicatedState = try StoreShell.restore(from: storage, keyspace: Self.replicatedKeyspace, contextMetaName: "context.replicated")
             localState = try StoreShell.restore(from: storage, keyspace: Self.localKeyspace, contextMetaName: "context.local")
@@ -61,18 +61,18 @@ final class NodeStores: Sendable {
         // memory from now on): give them back, and the freed pieces of the restore with them.
         storage.releaseMemory()
         let writer = StorageWriter(storage: storage)
-        let replicated = StoreShell(origin: origin, settings: settings.replication, restored: replicatedState, writer: writer,
+        let replicated = StoreShell(origin: origin, settings: settings.replication, restored: replicatedState.state, journaled: replicatedState.journaled, writer: writer,
                                     keyspace: Self.replicatedKeyspace, contextMetaName: "context.replicated",
                                     compactionRecords: settings.storeCompactionRecords, loop: loop, links: links, logger: logger)
         // The local keyspace is never linked to a peer: its log need hold almost nothing.
         var localSettings = settings.replication
         localSettings.logCapacity = 1
-        let local = StoreShell(origin: origin, settings: localSettings, restored: localState, writer: writer,
+        let local = StoreShell(origin: origin, settings: localSettings, restored: localState.state, journaled: localState.journaled, writer: writer,
                                keyspace: Self.localKeyspace, contextMetaName: "context.local",
                                compactionRecords: settings.storeCompactionRecords, loop: loop, links: links, logger: logger)
         let seconds = Double(EventLoop.monotonicNanos() - started) / 1e9
         phase.withLock { $0 = .opened(Opened(replicated: replicated, local: local, writer: writer,
-                                             restoredKeys: replicatedState.keyCount + localState.keyCount, restoreSeconds: seconds)) }
+                                             restoredKeys: replicatedState.state.keyCount + localState.state.keyCount, restoreSeconds: seconds)) }
     }
 
     /// After the data loop stopped: the last commits, then the file is closed and the writes not

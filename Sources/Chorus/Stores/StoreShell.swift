@@ -34,9 +34,8 @@ final class StoreShell: @unchecked Sendable {
         /// Keys changed since the commit under way began, and whether the context did.
         var unpersisted: Set<Key> = []
         var unpersistedContext = false
-        /// Keys journaled since the last fold into rows, and how many journal records name them.
-        var unfolded: Set<Key> = []
-        var journaledRecords = 0
+        /// Changes journaled since the last fold into rows.
+        var journaledRecords: Int
         /// The fewest journaled records a fold waits for (so that folds are big, sorted batches).
         let minimumCompaction: Int
         /// This node's writes are durable up to this sequence.
@@ -89,37 +88,28 @@ final class StoreShell: @unchecked Sendable {
             guard !committing, !unpersisted.isEmpty || unpersistedContext else { return nil }
             committing = true
             let state = instance.state
-            let compaction = journaledRecords >= max(minimumCompaction, unfolded.count)
-            let changed: Set<Key>
-            if compaction {
-                // Rule: the journal is folded into rows once it holds as many records as there are
-                // keys to fold (and at least `minimumCompaction`): a fold then costs at most one
-                // row write per journaled record, and a restart replays a bounded journal.
-                unfolded.formUnion(unpersisted)
-                changed = unfolded
-                unfolded.removeAll()
-                journaledRecords = 0
-            } else {
-                changed = unpersisted
-                unfolded.formUnion(unpersisted)
-                journaledRecords += unpersisted.count
-            }
-            let keys = changed.map { ($0, state[$0]) }
-            let context = unpersistedContext || compaction ? state.context : nil
+            journaledRecords += unpersisted.count
+            // Rule: the journal is folded into rows once it holds twice as many changes as the
+            // replica holds keys (and at least `minimumCompaction`): a fold then costs at most half
+            // a row write per journaled change, and a restart replays at most that much journal.
+            let fold = journaledRecords >= max(minimumCompaction, 2 * state.keyCount)
+            if fold { journaledRecords = 0 }
+            let keys = unpersisted.map { ($0, state[$0]) }
+            let context = unpersistedContext ? state.context : nil
             unpersisted.removeAll(keepingCapacity: true)
             unpersistedContext = false
-            return Commit(keys: keys, context: context, sequence: instance.sequence, compaction: compaction)
+            return Commit(keys: keys, context: context, sequence: instance.sequence, fold: fold)
         }
     }
 
-    /// What a commit writes: keys with their entries (nil: removed), the context if it changed,
-    /// and this node's writes it makes durable (up to `sequence`). Usually one journal record; a
-    /// compaction writes the keys as rows, sorted, and empties the journal.
+    /// What a commit writes: keys with their entries (nil: removed) as one journal record, the
+    /// context if it changed, and this node's writes it makes durable (up to `sequence`); `fold`
+    /// folds the journal into rows in the same transaction.
     struct Commit: Sendable {
         var keys: [(Key, CausalEntries<Value>?)]
         var context: CausalContext?
         var sequence: UInt64
-        var compaction: Bool
+        var fold: Bool
     }
 
     /// Work a change leaves for outside the lock.
@@ -153,11 +143,12 @@ final class StoreShell: @unchecked Sendable {
 
     /// Opens the keyspace's rows in `storage` (read before the writer takes it over) and starts a
     /// replica of them for this node run (`origin`).
-    init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value>, writer: StorageWriter,
+    init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value>, journaled: Int, writer: StorageWriter,
          keyspace: Keyspace, contextMetaName: String, compactionRecords: Int, loop: EventLoop, links: PeerLinks, logger: Logger) {
         let instance = ReplicationInstance<Key, Value>(origin: origin, settings: settings, restored: restored,
                                                        now: DeadlineTimer.now)
-        self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance), minimumCompaction: compactionRecords))
+        self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance), journaledRecords: journaled,
+                                     minimumCompaction: compactionRecords))
         self.writer = writer
         self.keyspace = keyspace
         self.contextMetaName = contextMetaName
@@ -169,21 +160,22 @@ final class StoreShell: @unchecked Sendable {
     /// Reads a keyspace's rows and saved context from `storage`. A row that does not decode is
     /// an error (the file is damaged or from another version), not something to skip.
     static func restore(from storage: NodeStorage, keyspace: Keyspace, contextMetaName: String)
-        throws -> ReplicaState<Key, Value> {
+        throws -> (state: ReplicaState<Key, Value>, journaled: Int) {
         var state = ReplicaState<Key, Value>()
-        state.reserveCapacity(try storage.rowCount(keyspace: keyspace))
+        state.reserveCapacity(try storage.rowCount(keyspace: keyspace) + storage.journalChangeCount(keyspace: keyspace))
         if let saved = try storage.meta(contextMetaName) {
             state.restore(context: try CausalContext(decoding: saved))
         }
         try storage.forEachRow(keyspace: keyspace) { key, value in
             state.restore(try Key(decoding: key), try CausalEntries<Value>(decoding: value))
         }
-        // Then the journal, oldest first: a later record's entries replace an earlier one's.
-        try storage.forEachJournalEntry(keyspace: keyspace) { record in
-            var reader = WireReader(record)
-            try ChangeRecord.forEach(in: &reader) { key, entries in state.restore(key, entries) }
+        // Then the journal, oldest first: a later change of a key replaces an earlier one.
+        var journaled = 0
+        try storage.forEachJournalChange(keyspace: keyspace) { key, value in
+            state.restore(try Key(decoding: key), try value.map { try CausalEntries<Value>(decoding: $0) })
+            journaled += 1
         }
-        return state
+        return (state, journaled)
     }
 
     // MARK: Callers' threads
@@ -286,33 +278,20 @@ final class StoreShell: @unchecked Sendable {
 
     /// Writes a commit through the storage writer.
     private func submit(_ commit: Commit) {
-        var writes: [StorageWrite] = []
-        if commit.compaction {
-            var rows: [(key: [UInt8], entries: CausalEntries<Value>?)] = commit.keys.map { ($0.0.encoded(), $0.1) }
-            // In key order: the B-tree is then written page after page rather than at random.
-            rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
-            writes.reserveCapacity(rows.count + 2)
-            for row in rows {
-                if let entries = row.entries {
-                    writes.append(.put(keyspace: keyspace, key: row.key, value: entries.encoded()))
-                } else {
-                    writes.append(.delete(keyspace: keyspace, key: row.key))
-                }
-            }
-            writes.append(.clearJournal(keyspace: keyspace))
-        } else {
-            writes.append(.journal(keyspace: keyspace, body: ChangeRecord(keys: commit.keys).encoded()))
-        }
+        var record = JournalRecord()
+        for (key, entries) in commit.keys { record.append(key: key.encoded(), value: entries?.encoded()) }
+        var writes: [StorageWrite] = [.journal(keyspace: keyspace, record: record)]
+        if commit.fold { writes.append(.foldJournal(keyspace: keyspace)) }
         if let context = commit.context { writes.append(.meta(name: contextMetaName, value: context.encoded())) }
         let keys = commit.keys.map(\.0)
         writer.submit(writes) { [self] result in
-            committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, compaction: commit.compaction, result)
+            committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, fold: commit.fold, result)
         }
     }
 
     /// A commit finished (on the writer's thread): acknowledges the writes it held, or keeps its
     /// keys for the next one.
-    private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, compaction: Bool,
+    private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, fold: Bool,
                            _ result: Result<Void, StorageError>) {
         var failure: StoreError?
         if case let .failure(error) = result { failure = .notPersisted("\(error)") }
@@ -322,11 +301,8 @@ final class StoreShell: @unchecked Sendable {
                 // Written again by the next commit (a full disk may clear); these writes fail now.
                 core.unpersisted.formUnion(keys)
                 core.unpersistedContext = core.unpersistedContext || context
-                if compaction {
-                    // The journal was not emptied: its records still name these keys.
-                    core.unfolded.formUnion(keys)
-                    core.journaledRecords += keys.count
-                }
+                // The journal was not emptied: the next commit folds it again.
+                if fold { core.journaledRecords = max(core.journaledRecords, core.minimumCompaction) }
                 core.lastFailure = "\(failure)"
             } else {
                 core.durableUpTo = max(core.durableUpTo, sequence)
@@ -547,45 +523,5 @@ struct WaiterDeadlines {
             entries.removeFirst(head)
             head = 0
         }
-    }
-}
-
-/// One journal record: the keys a commit wrote, each with its entries, or none when it was removed.
-/// Encoded as a count, then per key the key, a flag and the entries.
-struct ChangeRecord: WireBody {
-    var keys: [(StoreKey, CausalEntries<StoreValue>?)]
-
-    func encode(to writer: inout WireWriter) {
-        writer.writeArray(keys, maxCount: Int(UInt32.max)) { writer, item in
-            item.0.encode(to: &writer)
-            if let entries = item.1 {
-                writer.writeBool(true)
-                entries.encode(to: &writer)
-            } else {
-                writer.writeBool(false)
-            }
-        }
-    }
-
-    init(keys: [(StoreKey, CausalEntries<StoreValue>?)]) {
-        self.keys = keys
-    }
-
-    init(from reader: inout WireReader) throws(WireError) {
-        var keys: [(StoreKey, CausalEntries<StoreValue>?)] = []
-        try Self.forEach(in: &reader) { keys.append(($0, $1)) }
-        self.keys = keys
-    }
-
-    /// Reads a record key by key, without building its array (a restart replays the journal so).
-    static func forEach(in reader: inout WireReader,
-                        _ body: (StoreKey, CausalEntries<StoreValue>?) -> Void) throws(WireError) {
-        let count = try reader.readUInt32()
-        for _ in 0..<count {
-            let key = try StoreKey(from: &reader)
-            let entries: CausalEntries<StoreValue>? = try reader.readBool() ? try CausalEntries(from: &reader) : nil
-            body(key, entries)
-        }
-        try reader.expectEnd()
     }
 }
