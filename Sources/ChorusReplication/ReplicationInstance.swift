@@ -52,6 +52,10 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     private var waiting: [Dot: KeyDelta<Key, Value>] = [:]
     private var directives: [ReplicationDirective<Key, Value>] = []
     private var changedKeys: Set<Key> = []
+    /// Which keys a peer's change of must be reported apart (`takeWatchedChanges`), for state the
+    /// shell derives from the replica (an index); nil watches none.
+    private let watching: (@Sendable (Key) -> Bool)?
+    private var watchedChanges: [Key] = []
     private var contextChanged = false
     private var nextDigestAt: ProtocolTime
     private var snapshotsStarted: UInt64 = 0
@@ -89,7 +93,8 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
 
     /// A replica starting from `restored` (what the disk held; empty for a new node).
     public init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value> = .init(),
-                now: ProtocolTime) {
+                now: ProtocolTime, watching: (@Sendable (Key) -> Bool)? = nil) {
+        self.watching = watching
         precondition(restored.context.version(of: origin) == 0, "a node's uid is new at every start")
         self.origin = origin
         self.settings = settings
@@ -176,7 +181,10 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         counters.deltasApplied += 1
         log.append(delta, newDots: newDots, at: now)
         contextChanged = true
-        if outcome.changed { changedKeys.insert(delta.key) }
+        if outcome.changed {
+            changedKeys.insert(delta.key)
+            if let watching, watching(delta.key) { watchedChanges.append(delta.key) }
+        }
     }
 
     /// Applies the waiting deltas whose replaced writes have all been seen since, until none is left
@@ -225,7 +233,9 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         var snapshot = peers[peer]!.receiving!.state
         peers[peer]!.receiving = nil
         snapshot.restore(context: context)
-        changedKeys.formUnion(state.join(snapshot))
+        let joined = state.join(snapshot)
+        changedKeys.formUnion(joined)
+        if let watching { watchedChanges.append(contentsOf: joined.filter(watching)) }
         peers[peer]!.known.formUnion(context)
         contextChanged = true
         counters.snapshotsReceived += 1
@@ -297,20 +307,23 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     }
 
     /// The keys whose entries changed and whether the causal context did, since the last call: what
-    /// the shell must persist.
+    /// the shell must persist. Hands the set over without copying it.
     public mutating func takeChanges() -> (keys: Set<Key>, contextChanged: Bool) {
-        var keys: Set<Key> = []
-        let context = drainChanges { keys.insert($0) }
-        return (keys, context)
+        let keys = changedKeys
+        changedKeys = []
+        defer { contextChanged = false }
+        return (keys, contextChanged)
     }
 
-    /// Passes each key whose entries changed since the last call to `body`, and returns whether the
-    /// causal context changed; keeps its own storage for the next changes (no allocation per call).
-    public mutating func drainChanges(_ body: (Key) -> Void) -> Bool {
-        for key in changedKeys { body(key) }
-        changedKeys.removeAll(keepingCapacity: true)
-        defer { contextChanged = false }
-        return contextChanged
+    /// Whether anything changed since the last `takeChanges`.
+    public var hasChanges: Bool { !changedKeys.isEmpty || contextChanged }
+
+    /// The watched keys (see `init`) that a peer's delta or snapshot changed since the last call.
+    /// Local writes are not reported: whoever made them knows.
+    public mutating func takeWatchedChanges() -> [Key] {
+        guard !watchedChanges.isEmpty else { return [] }
+        defer { watchedChanges = [] }
+        return watchedChanges
     }
 
     /// How many deltas the log holds.

@@ -31,7 +31,8 @@ final class StoreShell: @unchecked Sendable {
         var instance: ReplicationInstance<Key, Value>
         /// The shapes' status, whose catalog follows every change.
         var shapes: ShapeStatus
-        /// Keys changed since the commit under way began, and whether the context did.
+        /// Keys and context a failed commit held, for the next one (the core holds what changed
+        /// since the last commit began).
         var unpersisted: Set<Key> = []
         var unpersistedContext = false
         /// Changes journaled since the last fold into rows.
@@ -53,15 +54,11 @@ final class StoreShell: @unchecked Sendable {
         var flushScheduled = false
         var stopped = false
 
-        /// Takes the core's changes: the catalog follows them, the next commit writes them.
+        /// Keeps the shapes' catalog up to date with a peer's changes (the shapes' own writes
+        /// update it themselves).
         mutating func absorbChanges() {
-            var shapeKeys: [Key] = []
-            let contextChanged = instance.drainChanges { key in
-                unpersisted.insert(key)
-                if case .shape = key { shapeKeys.append(key) }
-            }
-            if !shapeKeys.isEmpty { shapes.update(shapeKeys, in: instance) }
-            unpersistedContext = unpersistedContext || contextChanged
+            let watched = instance.takeWatchedChanges()
+            if !watched.isEmpty { shapes.update(watched, in: instance) }
         }
 
         /// After a change, under the lock: what must follow it outside the lock.
@@ -85,20 +82,25 @@ final class StoreShell: @unchecked Sendable {
         /// The changed keys and context for a commit, unless one is under way (its completion takes
         /// the next).
         mutating func takeCommit() -> Commit? {
-            guard !committing, !unpersisted.isEmpty || unpersistedContext else { return nil }
+            guard !committing, instance.hasChanges || !unpersisted.isEmpty || unpersistedContext else { return nil }
             committing = true
+            let (changed, contextChanged) = instance.takeChanges()
+            var keys = changed
+            if !unpersisted.isEmpty {
+                keys.formUnion(unpersisted)
+                unpersisted.removeAll()
+            }
             let state = instance.state
-            journaledRecords += unpersisted.count
+            journaledRecords += keys.count
             // Rule: the journal is folded into rows once it holds twice as many changes as the
             // replica holds keys (and at least `minimumCompaction`): a fold then costs at most half
             // a row write per journaled change, and a restart replays at most that much journal.
             let fold = journaledRecords >= max(minimumCompaction, 2 * state.keyCount)
             if fold { journaledRecords = 0 }
-            let keys = unpersisted.map { ($0, state[$0]) }
-            let context = unpersistedContext ? state.context : nil
-            unpersisted.removeAll(keepingCapacity: true)
+            let rows = keys.map { ($0, state[$0]) }
+            let context = contextChanged || unpersistedContext ? state.context : nil
             unpersistedContext = false
-            return Commit(keys: keys, context: context, sequence: instance.sequence, fold: fold)
+            return Commit(keys: rows, context: context, sequence: instance.sequence, fold: fold)
         }
     }
 
@@ -146,7 +148,7 @@ final class StoreShell: @unchecked Sendable {
     init(origin: NodeUID, settings: ReplicationSettings, restored: ReplicaState<Key, Value>, journaled: Int, writer: StorageWriter,
          keyspace: Keyspace, contextMetaName: String, compactionRecords: Int, loop: EventLoop, links: PeerLinks, logger: Logger) {
         let instance = ReplicationInstance<Key, Value>(origin: origin, settings: settings, restored: restored,
-                                                       now: DeadlineTimer.now)
+                                                       now: DeadlineTimer.now, watching: { if case .shape = $0 { true } else { false } })
         self.core = LockedValue(Core(instance: instance, shapes: ShapeStatus(of: instance), journaledRecords: journaled,
                                      minimumCompaction: compactionRecords))
         self.writer = writer
@@ -452,7 +454,7 @@ final class StoreShell: @unchecked Sendable {
 
     /// Whether a commit is under way or changes wait for one.
     var hasPendingCommits: Bool {
-        core.withLock { $0.committing || !$0.unpersisted.isEmpty || $0.unpersistedContext }
+        core.withLock { $0.committing || $0.instance.hasChanges || !$0.unpersisted.isEmpty || $0.unpersistedContext }
     }
 
     /// Commits what a finished commit left pending (after `finish`, until nothing is).
