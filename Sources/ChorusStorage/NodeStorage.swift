@@ -374,24 +374,7 @@ public final class NodeStorage {
     public func forEachRow(keyspace: Keyspace,
                            _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         guard let statements else { throw StorageError.closed }
-        precondition(!iterating, "NodeStorage.forEachRow called from a forEachRow body")
-        let scan = statements.scan
-        iterating = true
-        defer {
-            iterating = false
-            scan.reset()
-        }
-        try scan.bind(Int64(keyspace), at: 1)
-        while true {
-            let hasRow: Bool
-            do {
-                hasRow = try scan.step()
-            } catch {
-                throw Self.mapCorruption(error, path: path)
-            }
-            guard hasRow else { return }
-            try body(scan.blob(at: 0), scan.blob(at: 1))
-        }
+        try scan(statements.scan, keyspace: keyspace) { row in try body(row.blob(at: 0), row.blob(at: 1)) }
     }
 
     /// Calls `body` with each change in the journal of `keyspace`, oldest first, streaming (the
@@ -400,23 +383,29 @@ public final class NodeStorage {
     public func forEachJournalChange(keyspace: Keyspace,
                                      _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws -> Void) throws {
         guard let statements else { throw StorageError.closed }
-        precondition(!iterating, "NodeStorage.forEachJournalChange called from a forEachRow body")
-        let scan = statements.scanJournal
+        try scan(statements.scanJournal, keyspace: keyspace) { row in
+            try JournalRecord.forEachChange(in: row.blob(at: 0), path: path, body)
+        }
+    }
+
+    /// Steps a query over one keyspace, calling `body` with each row; no other scan may run inside.
+    private func scan(_ query: SQLiteStatement, keyspace: Keyspace, _ body: (SQLiteStatement) throws -> Void) throws {
+        precondition(!iterating, "NodeStorage scans may not nest")
         iterating = true
         defer {
             iterating = false
-            scan.reset()
+            query.reset()
         }
-        try scan.bind(Int64(keyspace), at: 1)
+        try query.bind(Int64(keyspace), at: 1)
         while true {
             let hasRow: Bool
             do {
-                hasRow = try scan.step()
+                hasRow = try query.step()
             } catch {
                 throw Self.mapCorruption(error, path: path)
             }
             guard hasRow else { return }
-            try JournalRecord.forEachChange(in: scan.blob(at: 0), path: path, body)
+            try body(query)
         }
     }
 
