@@ -173,10 +173,14 @@ func cluster(_ options: Options) async throws {
                     let issued = now()
                     _ = try? await n1.epochs.put(client: "bench", topic: "lag-\(value % 4096)", producer: "pacer",
                                                  mode: .exclusive, epoch: value, applied: { lsn in
+                        // Timed on n3's own thread as it applies the write (no task in between).
                         waiting.count.add(1, ordering: .relaxed)
-                        Task {
-                            let outcome = try? await tracker.requestAndAwaitNotification(lsn, timeout: .seconds(10))
-                            if outcome == .ready { lags.add(Double(now() - issued) / 1e6) }
+                        do {
+                            try tracker.whenReplicated(lsn, timeout: .seconds(10)) { outcome in
+                                if outcome == .ready { lags.add(Double(now() - issued) / 1e6) }
+                                waiting.count.subtract(1, ordering: .relaxed)
+                            }
+                        } catch {
                             waiting.count.subtract(1, ordering: .relaxed)
                         }
                     })

@@ -46,7 +46,7 @@ final class StoreShell: @unchecked Sendable {
         var committing = false
         var lastFailure: String?
         /// Callers waiting until a dot is applied here (LSN trackers), by dot then waiter id.
-        var appliedWaiters: [Dot: [UInt64: CheckedContinuation<Bool, Never>]] = [:]
+        var appliedWaiters: [Dot: [UInt64: AppliedWaiter]] = [:]
         var nextWaiterID: UInt64 = 0
         /// When each LSN waiter gives up, soonest first; `sweepArmed` while a timer watches them.
         var waiterDeadlines = WaiterDeadlines()
@@ -116,14 +116,14 @@ final class StoreShell: @unchecked Sendable {
 
     /// Work a change leaves for outside the lock.
     struct FollowUp {
-        var ready: [CheckedContinuation<Bool, Never>] = []
+        var ready: [AppliedWaiter] = []
         var flush = false
         var commit: Commit?
     }
 
     /// Carries out a follow-up: wakes LSN waiters, schedules the flush, submits the commit.
     private func perform(_ followUp: FollowUp) {
-        for waiter in followUp.ready { waiter.resume(returning: true) }
+        for waiter in followUp.ready { waiter(true) }
         if followUp.flush { _ = loop.execute { [self] in flush() } }
         if let commit = followUp.commit { submit(commit) }
     }
@@ -231,34 +231,44 @@ final class StoreShell: @unchecked Sendable {
         core.withLock { $0.instance.state.context.contains(dot) }
     }
 
+    /// Told true once a write is applied here, or false when its time is up or the node stops;
+    /// called once, on the thread that applied the write (or the loop's), outside the lock.
+    typealias AppliedWaiter = @Sendable (Bool) -> Void
+
     /// Returns true once `dot` is applied here, false after `timeoutMillis`. Waiting costs nothing
     /// but the entry itself: applied writes are checked against waiters only while there are any.
     func awaitApplied(_ dot: Dot, timeoutMillis: UInt64) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let deadline = DeadlineTimer.now + .milliseconds(Int64(timeoutMillis))
-            let (registered, armSweep): (Bool, Bool) = core.withLock { core in
-                if core.instance.state.context.contains(dot) || core.stopped { return (false, false) }
-                core.nextWaiterID += 1
-                core.appliedWaiters[dot, default: [:]][core.nextWaiterID] = continuation
-                core.waiterDeadlines.add(deadline: deadline, dot: dot, waiter: core.nextWaiterID)
-                let arm = !core.sweepArmed
-                core.sweepArmed = true
-                return (true, arm)
-            }
-            guard registered else {
-                continuation.resume(returning: isApplied(dot))
-                return
-            }
-            if armSweep, !loop.execute({ [self] in sweepWaiters() }) { sweepWaiters(expireAll: true) }
+            whenApplied(dot, timeoutMillis: timeoutMillis) { continuation.resume(returning: $0) }
         }
+    }
+
+    /// Calls `waiter` with true once `dot` is applied here (at once if it is), false after
+    /// `timeoutMillis`.
+    func whenApplied(_ dot: Dot, timeoutMillis: UInt64, _ waiter: @escaping AppliedWaiter) {
+        let deadline = DeadlineTimer.now + .milliseconds(Int64(timeoutMillis))
+        let (registered, armSweep): (Bool, Bool) = core.withLock { core in
+            if core.instance.state.context.contains(dot) || core.stopped { return (false, false) }
+            core.nextWaiterID += 1
+            core.appliedWaiters[dot, default: [:]][core.nextWaiterID] = waiter
+            core.waiterDeadlines.add(deadline: deadline, dot: dot, waiter: core.nextWaiterID)
+            let arm = !core.sweepArmed
+            core.sweepArmed = true
+            return (true, arm)
+        }
+        guard registered else {
+            waiter(isApplied(dot))
+            return
+        }
+        if armSweep, !loop.execute({ [self] in sweepWaiters() }) { sweepWaiters(expireAll: true) }
     }
 
     /// Answers the LSN waiters whose time is up, then sleeps until the next one's (one timer for
     /// all of them, armed only while any waits).
     private func sweepWaiters(expireAll: Bool = false) {
         let now = DeadlineTimer.now
-        let (expired, next): ([CheckedContinuation<Bool, Never>], ProtocolTime?) = core.withLock { core in
-            var expired: [CheckedContinuation<Bool, Never>] = []
+        let (expired, next): ([AppliedWaiter], ProtocolTime?) = core.withLock { core in
+            var expired: [AppliedWaiter] = []
             while let first = core.waiterDeadlines.first, expireAll || first.deadline <= now {
                 core.waiterDeadlines.removeFirst()
                 if let found = core.appliedWaiters[first.dot]?.removeValue(forKey: first.waiter) {
@@ -270,7 +280,7 @@ final class StoreShell: @unchecked Sendable {
             if next == nil { core.sweepArmed = false }
             return (expired, next)
         }
-        for waiter in expired { waiter.resume(returning: false) }
+        for waiter in expired { waiter(false) }
         guard let next, !expireAll else { return }
         let millis = next > now ? (next.nanos - now.nanos + 999_999) / 1_000_000 : 0
         loop.scheduleTimer(afterMillis: millis) { [weak self] _ in self?.sweepWaiters() }
@@ -448,7 +458,7 @@ final class StoreShell: @unchecked Sendable {
             core.appliedWaiters.removeAll()
             return applied
         }
-        for waiter in applied { waiter.resume(returning: false) }
+        for waiter in applied { waiter(false) }
         commitPending()
     }
 
