@@ -27,7 +27,7 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     /// Oldest first; `head` is the index of the first live slot.
     private var slots: [Logged?] = []
     private var head = 0
-    private var indexOf: [Dot: Int] = [:]
+    private var indexOf = DeltaLogIndex()
     /// The absolute number of the slot at `slots[0]` (slots are renumbered when compacted).
     private var base = 0
 
@@ -45,7 +45,8 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
         append(delta, firstDot: newDots[0], otherDots: Array(newDots.dropFirst()), at: now)
     }
 
-    /// Logs a local write, under its own dot alone.
+    /// Logs a delta under its own dot alone (a local write, or a received delta whose replaced
+    /// writes were all seen before it: with causal delivery, every received one).
     public mutating func append(write delta: KeyDelta<Key, Value>, at now: ProtocolTime) {
         append(delta, firstDot: delta.dot, otherDots: [], at: now)
     }
@@ -53,8 +54,8 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     private mutating func append(_ delta: KeyDelta<Key, Value>, firstDot: Dot, otherDots: [Dot], at now: ProtocolTime) {
         let number = base + slots.count
         slots.append(Logged(delta: delta, firstDot: firstDot, otherDots: otherDots, appliedAt: now))
-        indexOf[firstDot] = number
-        for dot in otherDots { indexOf[dot] = number }
+        indexOf.set(firstDot, number)
+        for dot in otherDots { indexOf.set(dot, number) }
         while count > capacity { dropOldest() }
     }
 
@@ -82,8 +83,8 @@ public struct DeltaLog<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
 
     private mutating func dropOldest() {
         guard head < slots.count, let logged = slots[head] else { return }
-        if indexOf[logged.firstDot] == base + head { indexOf[logged.firstDot] = nil }
-        for dot in logged.otherDots where indexOf[dot] == base + head { indexOf[dot] = nil }
+        indexOf.remove(logged.firstDot, ifAt: base + head)
+        for dot in logged.otherDots { indexOf.remove(dot, ifAt: base + head) }
         slots[head] = nil
         head += 1
         // Reclaim the dropped prefix once it is half of the storage.

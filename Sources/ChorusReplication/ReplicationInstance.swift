@@ -152,9 +152,14 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     }
 
     public mutating func receive(_ deltas: ReplicaDeltas<Key, Value>, from peer: NodeUID, now: ProtocolTime) {
+        // What the peer is known to have seen, taken out for the message and put back after (one
+        // lookup of the peer, no copy of its context).
+        var known = peers[peer]?.known
+        peers[peer]?.known = CausalContext()
+        defer { if let known { peers[peer]?.known = known } }
         for delta in deltas.deltas {
-            peers[peer]?.known.insert(delta.dot)
-            if state.context.contains(delta.dot) || waiting[delta.dot] != nil {
+            known?.insert(delta.dot)
+            if state.context.contains(delta.dot) || (!waiting.isEmpty && waiting[delta.dot] != nil) {
                 counters.duplicateDeltas += 1
                 continue
             }
@@ -171,15 +176,16 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         applyWaiting(now: now)
     }
 
+    /// Applies a delta whose dot is new here and whose replaced writes are all seen (the callers
+    /// check both), so it is logged under its own dot alone.
     private mutating func applyReceived(_ delta: KeyDelta<Key, Value>, now: ProtocolTime) {
-        let newDots = delta.seen.filter { !state.context.contains($0) }
         let outcome = state.apply(delta)
         guard outcome.isNew else {
             counters.duplicateDeltas += 1
             return
         }
         counters.deltasApplied += 1
-        log.append(delta, newDots: newDots, at: now)
+        log.append(write: delta, at: now)
         contextChanged = true
         if outcome.changed {
             changedKeys.insert(delta.key)
