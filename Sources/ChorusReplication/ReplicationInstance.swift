@@ -51,7 +51,9 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     /// Received deltas that replaced writes not seen here yet, by their dot.
     private var waiting: [Dot: KeyDelta<Key, Value>] = [:]
     private var directives: [ReplicationDirective<Key, Value>] = []
-    private var changedKeys: Set<Key> = []
+    /// Keys whose entries changed since the last `takeChanges`, in order, a key once per change
+    /// run (an append per write rather than a set insert; repeats in a row are folded).
+    private var changedKeys: [Key] = []
     /// Which keys a peer's change of must be reported apart (`takeWatchedChanges`), for state the
     /// shell derives from the replica (an index); nil watches none.
     private let watching: (@Sendable (Key) -> Bool)?
@@ -114,7 +116,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         let delta = state.write(key, value, dot: Dot(origin: origin, sequence: sequence))
         log.append(write: delta, at: self.now)
         if !peers.isEmpty { pendingPush.append(delta) }
-        changedKeys.insert(key)
+        noteChanged(key)
         contextChanged = true
         return delta
     }
@@ -188,7 +190,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         log.append(write: delta, at: now)
         contextChanged = true
         if outcome.changed {
-            changedKeys.insert(delta.key)
+            noteChanged(delta.key)
             if let watching, watching(delta.key) { watchedChanges.append(delta.key) }
         }
     }
@@ -240,7 +242,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         peers[peer]!.receiving = nil
         snapshot.restore(context: context)
         let joined = state.join(snapshot)
-        changedKeys.formUnion(joined)
+        changedKeys.append(contentsOf: joined)
         if let watching { watchedChanges.append(contentsOf: joined.filter(watching)) }
         peers[peer]!.known.formUnion(context)
         contextChanged = true
@@ -313,12 +315,17 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     }
 
     /// The keys whose entries changed and whether the causal context did, since the last call: what
-    /// the shell must persist. Hands the set over without copying it.
-    public mutating func takeChanges() -> (keys: Set<Key>, contextChanged: Bool) {
+    /// the shell must persist. Hands the list over without copying it; a key may appear more than
+    /// once (not twice in a row).
+    public mutating func takeChanges() -> (keys: [Key], contextChanged: Bool) {
         let keys = changedKeys
         changedKeys = []
         defer { contextChanged = false }
         return (keys, contextChanged)
+    }
+
+    private mutating func noteChanged(_ key: Key) {
+        if changedKeys.last != key { changedKeys.append(key) }
     }
 
     /// Whether anything changed since the last `takeChanges`.

@@ -84,10 +84,9 @@ final class StoreShell: @unchecked Sendable {
         mutating func takeCommit() -> Commit? {
             guard !committing, instance.hasChanges || !unpersisted.isEmpty || unpersistedContext else { return nil }
             committing = true
-            let (changed, contextChanged) = instance.takeChanges()
-            var keys = changed
+            var (keys, contextChanged) = instance.takeChanges()
             if !unpersisted.isEmpty {
-                keys.formUnion(unpersisted)
+                keys.append(contentsOf: unpersisted)
                 unpersisted.removeAll()
             }
             let state = instance.state
