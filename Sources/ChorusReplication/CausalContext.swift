@@ -25,8 +25,6 @@ public struct CausalContext: Hashable, Sendable, CustomStringConvertible {
 
     public var isEmpty: Bool { versions.isEmpty && cloud.isEmpty }
 
-    /// The number of dots seen.
-    public var count: UInt64 { versions.values.reduce(0, +) + UInt64(cloud.count) }
 
     /// The bound of `origin`: every one of its writes up to it is seen.
     public func version(of origin: NodeUID) -> UInt64 { versions[origin] ?? 0 }

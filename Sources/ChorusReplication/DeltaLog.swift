@@ -5,7 +5,8 @@ import ChorusCore
 /// Rules:
 /// - Every delta that brought something new is logged under each dot it saw for the first time
 ///   here (its own and the ones it replaced), so a peer missing a replaced write gets the write that
-///   replaced it, which has the same effect.
+///   replaced it, which has the same effect. With the core's causal delivery, a replaced write is
+///   always seen first, so the core logs a delta under its own dot alone (`append(write:at:)`).
 /// - **Collection**: a delta leaves the log once every live peer has seen all its dots (their
 ///   digests say so), or when the log is over `capacity`, oldest first. A peer then missing a dot the
 ///   log no longer holds is sent a snapshot instead.

@@ -18,9 +18,6 @@ public struct KeyDelta<Key: ReplicatedKey, Value: ReplicatedValue>: Equatable, S
         self.value = value
         self.removed = removed
     }
-
-    /// Every dot this delta has seen: the ones it replaced, then its own.
-    public var seen: [Dot] { removed + [dot] }
 }
 
 extension KeyDelta: WireBody {

@@ -73,17 +73,7 @@ public final class ClusterNode: Sendable {
         links.onGroups = { [unowned(unsafe) groups] message, peer in groups.received(message, from: peer) }
         links.onEmitterDelivery = { [unowned(unsafe) groups] delivery, peer in groups.received(delivery, from: peer) }
         links.onEmitterBatch = { [unowned(unsafe) groups] batch, peer in groups.received(batch, from: peer) }
-        let stores = self.stores
-        links.onLinkEstablished = { [unowned groups] peer in
-            groups.linkEstablished(peer)
-            (try? stores.shells())?.replicated.linkEstablished(peer)
-        }
-        links.onLinkLost = { peer in (try? stores.shells())?.replicated.linkLost(peer) }
-        links.onReplication = { type, payload, peer in (try? stores.shells())?.replicated.received(type, payload: payload, from: peer) }
-        links.onWritable = { [unowned groups] address in
-            groups.drainOutbound()
-            (try? stores.shells())?.replicated.linkWritable(address)
-        }
+        // Link events and replication frames are wired in `start`, once the stores are open.
         datagrams.onMembership = { [unowned membership] packet, sender in membership.received(packet, from: sender) }
         links.onMembership = { [weak membership] message, address in
             guard let membership else { return }
@@ -118,8 +108,25 @@ public final class ClusterNode: Sendable {
             let datagrams = self.datagrams
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links
-            try await dataLoop.submit { try links.start() }
             let groups = self.groups
+            let replicated = opened.replicated
+            try await dataLoop.submit {
+                // unowned(unsafe) on the per-frame closure: the node owns the shell, and stops the
+                // loop before it goes.
+                links.onReplication = { [unowned(unsafe) replicated] type, payload, peer in
+                    replicated.received(type, payload: payload, from: peer)
+                }
+                links.onLinkEstablished = { [unowned groups] peer in
+                    groups.linkEstablished(peer)
+                    replicated.linkEstablished(peer)
+                }
+                links.onLinkLost = { peer in replicated.linkLost(peer) }
+                links.onWritable = { [unowned groups] address in
+                    groups.drainOutbound()
+                    replicated.linkWritable(address)
+                }
+                try links.start()
+            }
             try await dataLoop.submit {
                 groups.start()
                 opened.replicated.start()

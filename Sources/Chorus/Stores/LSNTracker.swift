@@ -12,6 +12,18 @@ import CoreMetrics
 public struct LSNTracker: Sendable {
     let stores: NodeStores
     public let name: String
+    /// This tracker's figures, made once with the tracker rather than looked up at each request.
+    private let requests: Counter
+    private let notifications: Counter
+    private let timeouts: Counter
+
+    init(stores: NodeStores, name: String) {
+        self.stores = stores
+        self.name = name
+        requests = Counter(label: "chorus_lsn_requests_total", dimensions: [("tracker", name)])
+        notifications = Counter(label: "chorus_lsn_notifications_total", dimensions: [("tracker", name)])
+        timeouts = Counter(label: "chorus_lsn_timeouts_total", dimensions: [("tracker", name)])
+    }
     /// How long `awaitNotification` waits by default, as the seed's 5 s.
     public static let defaultTimeout: Duration = .seconds(5)
 
@@ -49,7 +61,7 @@ public struct LSNTracker: Sendable {
     /// Registers interest in `lsn`; `awaitNotification` on the result waits for it.
     public func requestNotification(_ lsn: LSN) throws(StoreError) -> Request {
         _ = try stores.shell(.cluster)
-        Counter(label: "chorus_lsn_requests_total", dimensions: [("tracker", name)]).increment()
+        requests.increment()
         return Request(tracker: self, lsn: lsn)
     }
 
@@ -73,8 +85,7 @@ public struct LSNTracker: Sendable {
         guard timeout > .zero else { return shell.isApplied(lsn) ? .ready : .timeout }
         let millis = UInt64(max(1, timeout.nanoseconds / 1_000_000))
         let outcome: Outcome = await shell.awaitApplied(lsn, timeoutMillis: millis) ? .ready : .timeout
-        Counter(label: outcome == .ready ? "chorus_lsn_notifications_total" : "chorus_lsn_timeouts_total",
-                dimensions: [("tracker", name)]).increment()
+        (outcome == .ready ? notifications : timeouts).increment()
         return outcome
     }
 }
