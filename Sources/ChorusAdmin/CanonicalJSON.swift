@@ -67,26 +67,8 @@ public enum CanonicalJSON {
         return text[..<e] + "e" + sign + (digits.isEmpty ? "0" : digits)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
+    /// A string as the API writes it, but with `/` as is: one spelling per string.
     static func writeString(_ text: String, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output += #"\""#.utf8
-            case UInt8(ascii: "\\"): output += #"\\"#.utf8
-            case 0x08: output += #"\b"#.utf8
-            case 0x09: output += #"\t"#.utf8
-            case 0x0A: output += #"\n"#.utf8
-            case 0x0C: output += #"\f"#.utf8
-            case 0x0D: output += #"\r"#.utf8
-            case 0..<0x20:
-                output += #"\u00"#.utf8
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0x0F)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        JSONWriter.writeString(text, into: &output, escapingSlash: false)
     }
 }

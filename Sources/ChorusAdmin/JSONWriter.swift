@@ -57,13 +57,14 @@ enum JSONWriter {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ text: String, into output: inout [UInt8]) {
+    /// A JSON string; `/` is escaped unless `escapingSlash` is false (the canonical form keeps it).
+    static func writeString(_ text: String, into output: inout [UInt8], escapingSlash: Bool = true) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output += #"\""#.utf8
             case UInt8(ascii: "\\"): output += #"\\"#.utf8
-            case UInt8(ascii: "/"): output += #"\/"#.utf8
+            case UInt8(ascii: "/") where escapingSlash: output += #"\/"#.utf8
             case 0x08: output += #"\b"#.utf8
             case 0x0C: output += #"\f"#.utf8
             case 0x0A: output += #"\n"#.utf8
