@@ -6,8 +6,14 @@ import Foundation
 /// up by default): a port handed out by binding port 0 is an ephemeral one, and the many
 /// outgoing connections a test suite makes can take it between the check and the node's bind.
 /// Ports of this range are never given to an outgoing connection.
+///
+/// A port is handed out once per test process: tests run in parallel, and a port drawn again
+/// after its first taker checked it but before that taker bound it would fail one of the two
+/// with EADDRINUSE (the draws are random, so over a whole suite a repeat is likely).
 public enum FreePorts {
     static let range: Range<UInt16> = 24_000..<32_000
+    nonisolated(unsafe) private static var handedOut = Set<UInt16>()
+    private static let lock = NSLock()
 
     public static func take(_ count: Int) throws -> [UInt16] {
         var ports: [UInt16] = []
@@ -19,7 +25,8 @@ public enum FreePorts {
             attempts += 1
             guard attempts < 10_000 else { throw POSIXError(.EADDRINUSE) }
             let port = UInt16.random(in: range, using: &random)
-            guard !ports.contains(port) else { continue }
+            let fresh = lock.withLock { handedOut.insert(port).inserted }
+            guard fresh else { continue }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
