@@ -57,7 +57,7 @@ let package = Package(
         // anti-entropy and snapshots.
         .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
         // Durable stores: opaque rows in keyspaces and metadata in one SQLite file, group-committed on a thread.
-        .target(name: "ChorusStorage", dependencies: ["CSQLite"]),
+        .target(name: "ChorusStorage", dependencies: ["CSQLite", "ChorusWire"]),
         // The replicated stores' rules, pure: producer epochs, shape status, process status over a replica.
         .target(name: "ChorusStores", dependencies: ["ChorusReplication", "ChorusWire", "ChorusCore"]),
         // ClusterNode: wires the cores to the loops; the embedding API; configuration.
@@ -114,7 +114,7 @@ let package = Package(
         // Stores benchmark (scripts/bench stores): durable writes, replication lag, recovery, memory.
         .executableTarget(
             name: "chorus-stores-bench",
-            dependencies: ["Chorus", "ChorusLoop"],
+            dependencies: ["Chorus", "ChorusLoop", "ChorusReplication", "ChorusStorage", "ChorusStores", "ChorusWire"],
             path: "Benchmarks/StoresBench"
         ),
         // Membership simulation benchmark: N simulated members, wall time and protocol figures.

@@ -3,6 +3,10 @@ import Glibc
 #endif
 import Chorus
 import ChorusLoop
+import ChorusReplication
+import ChorusStorage
+import ChorusStores
+import ChorusWire
 import Synchronization
 
 /// `chorus-stores-bench`: the figures of `scripts/bench stores`, on Chorus nodes in this process
@@ -16,6 +20,10 @@ import Synchronization
 ///         one node writes K epoch keys and stops
 ///     chorus-stores-bench recover --dir D [--port P]
 ///         starts a node on D: restore time, and resident memory per key beyond an empty node's
+///     chorus-stores-bench core [--keys K] [--rounds R]
+///         the stores' pure path on one thread, no I/O: n1 puts K epochs to distinct keys in batches
+///         of 256, its deltas carried to two replicas, every node's changes taken as journal
+///         records; CPU time per write of the three nodes (core_ns_per_write), best of R rounds
 ///
 /// Prints one JSON object on stdout; progress on stderr.
 struct Options {
@@ -25,11 +33,12 @@ struct Options {
     var writers = 256
     var keys = 1_000_000
     var port: UInt16 = 24_600
+    var rounds = 5
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
-        guard let mode = arguments.first, ["cluster", "fill", "recover"].contains(mode) else {
-            fail("usage: chorus-stores-bench cluster|fill|recover --dir D [--duration S] [--writers N] [--keys K] [--port P]", code: 2)
+        guard let mode = arguments.first, ["cluster", "fill", "recover", "core"].contains(mode) else {
+            fail("usage: chorus-stores-bench cluster|fill|recover|core [--dir D] [--duration S] [--writers N] [--keys K] [--port P] [--rounds R]", code: 2)
         }
         options.mode = mode
         var index = 1
@@ -49,11 +58,12 @@ struct Options {
             case "--writers": options.writers = number("a count")
             case "--keys": options.keys = number("a count")
             case "--port": options.port = number("a port")
+            case "--rounds": options.rounds = number("a count")
             case let other: fail("unknown option \(other)", code: 2)
             }
             index += 1
         }
-        guard !options.dir.isEmpty else { fail("--dir is required", code: 2) }
+        guard !options.dir.isEmpty || mode == "core" else { fail("--dir is required", code: 2) }
         return options
     }
 }
@@ -250,11 +260,65 @@ func recover(_ options: Options) async throws {
           + "\"bytes_per_key_beyond_text\": \(Int(perKey - textPerKey))}")
 }
 
+/// One round of the pure path: see `core` in the usage above. Returns its time in nanoseconds.
+func coreRound(keys: Int) -> UInt64 {
+    let uids = (1...3).map { NodeUID(rawValue: UInt64($0) << 32 | UInt64.random(in: 1...UInt64(UInt32.max))) }
+    var nodes = uids.map { ReplicationInstance<StoreKey, StoreValue>(origin: $0, settings: .lan, now: .zero) }
+    for (index, uid) in uids.enumerated() {
+        for peer in uids where peer != uid { nodes[index].peerUp(peer) }
+    }
+    func carry() {
+        for index in nodes.indices {
+            for directive in nodes[index].takeDirectives() {
+                guard case let .send(kind, payload, peers) = directive else { continue }
+                for peer in peers {
+                    let target = uids.firstIndex(of: peer)!
+                    payload.withUnsafeBytes { try! nodes[target].receive(kind, payload: $0, from: uids[index], now: .zero) }
+                }
+            }
+        }
+    }
+    func journal() {
+        for index in nodes.indices {
+            let record = JournalRecord(nodes[index].takeChanges().changes)
+            precondition(record.count >= 0)
+        }
+    }
+    carry()
+    _ = try! EpochStore.initClient("bench", in: &nodes[0])
+    let started = now()
+    var written = 0
+    while written < keys {
+        for _ in 0..<min(256, keys - written) {
+            written += 1
+            _ = try! EpochStore.put(client: "bench", topic: "topic-\(written % 4096)", producer: "writer-\(written / 4096)",
+                                    mode: .exclusive, epoch: UInt64(written), in: &nodes[0])
+        }
+        journal()
+        carry()
+        journal()
+    }
+    let elapsed = now() - started
+    precondition(nodes.allSatisfy { $0.state.keyCount == keys + 1 }, "every replica holds every key")
+    return elapsed
+}
+
+func core(_ options: Options) {
+    var best = UInt64.max
+    for round in 1...max(1, options.rounds) {
+        let elapsed = coreRound(keys: options.keys)
+        progress("core round \(round): \(Double(elapsed) / Double(options.keys)) ns per write")
+        best = min(best, elapsed)
+    }
+    print("{\"core_ns_per_write\": \(Double(best) / Double(options.keys)), \"keys\": \(options.keys), \"rounds\": \(options.rounds)}")
+}
+
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 do {
     switch options.mode {
     case "cluster": try await cluster(options)
     case "fill": try await fill(options)
+    case "core": core(options)
     default: try await recover(options)
     }
 } catch {

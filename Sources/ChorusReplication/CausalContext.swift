@@ -36,14 +36,16 @@ public struct CausalContext: Hashable, Sendable, CustomStringConvertible {
     /// Marks `dot` seen; false when it already was.
     @discardableResult
     public mutating func insert(_ dot: Dot) -> Bool {
-        let bound = version(of: dot.origin)
+        // One lookup of the origin: its bound is read and moved through the same index.
+        let index = versions.index(forKey: dot.origin)
+        let bound = index.map { versions.values[$0] } ?? 0
         if dot.sequence <= bound { return false }
         if dot.sequence == bound + 1 {
             var next = dot.sequence
             if !cloud.isEmpty {
                 while cloud.remove(Dot(origin: dot.origin, sequence: next + 1)) != nil { next += 1 }
             }
-            versions[dot.origin] = next
+            if let index { versions.values[index] = next } else { versions[dot.origin] = next }
             return true
         }
         return cloud.insert(dot).inserted

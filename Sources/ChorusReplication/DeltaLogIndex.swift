@@ -41,29 +41,42 @@ struct DeltaLogIndex: Sendable {
     /// The most holes a run is padded with to take a dot ahead of it.
     static let maxGap: UInt64 = 1024
 
+    /// The run of the origin used last, kept out of `runs`: deltas come in long stretches of one
+    /// origin (this node's writes, a peer's batch), which then cost no hash of the origin.
+    private var hotOrigin: NodeUID?
+    private var hot = Run(first: 0, slots: [])
+    /// Every other origin's run.
     private var runs: [NodeUID: Run] = [:]
     private var scattered: [Dot: Int] = [:]
 
     subscript(dot: Dot) -> Int? {
-        if let run = runs[dot.origin], let position = run.position(of: dot.sequence) {
+        let run = dot.origin == hotOrigin ? hot : runs[dot.origin]
+        if let run, let position = run.position(of: dot.sequence) {
             let number = run.slots[position]
             return number >= 0 ? number : nil
         }
         return scattered.isEmpty ? nil : scattered[dot]
     }
 
+    /// Makes `origin`'s run the hot one, starting it at `sequence` if it has none; false when it
+    /// has none and `sequence` is nil.
+    private mutating func heat(_ origin: NodeUID, startingAt sequence: UInt64?) -> Bool {
+        if origin == hotOrigin { return true }
+        guard let run = runs.removeValue(forKey: origin) ?? sequence.map({ Run(first: $0, slots: []) }) else { return false }
+        if let previous = hotOrigin { runs[previous] = hot }
+        hotOrigin = origin
+        hot = run
+        return true
+    }
+
     mutating func set(_ dot: Dot, _ number: Int) {
-        guard let index = runs.index(forKey: dot.origin) else {
-            runs[dot.origin] = Run(first: dot.sequence, slots: [number])
-            return
-        }
-        // In place: one lookup of the origin, no copy of its run.
-        if let position = runs.values[index].position(of: dot.sequence) {
-            runs.values[index].slots[position] = number
-        } else if dot.sequence >= runs.values[index].end, dot.sequence - runs.values[index].end <= Self.maxGap {
-            let holes = Int(dot.sequence - runs.values[index].end)
-            if holes > 0 { runs.values[index].slots.append(contentsOf: repeatElement(-1, count: holes)) }
-            runs.values[index].slots.append(number)
+        _ = heat(dot.origin, startingAt: dot.sequence)
+        if let position = hot.position(of: dot.sequence) {
+            hot.slots[position] = number
+        } else if dot.sequence >= hot.end, dot.sequence - hot.end <= Self.maxGap {
+            let holes = Int(dot.sequence - hot.end)
+            if holes > 0 { hot.slots.append(contentsOf: repeatElement(-1, count: holes)) }
+            hot.slots.append(number)
         } else {
             scattered[dot] = number
         }
@@ -71,10 +84,10 @@ struct DeltaLogIndex: Sendable {
 
     /// Forgets `dot` if it still names slot `number` (a later delta may have taken it over).
     mutating func remove(_ dot: Dot, ifAt number: Int) {
-        if let index = runs.index(forKey: dot.origin), let position = runs.values[index].position(of: dot.sequence) {
-            guard runs.values[index].slots[position] == number else { return }
-            runs.values[index].slots[position] = -1
-            runs.values[index].dropLeadingHoles()
+        if heat(dot.origin, startingAt: nil), let position = hot.position(of: dot.sequence) {
+            guard hot.slots[position] == number else { return }
+            hot.slots[position] = -1
+            hot.dropLeadingHoles()
             return
         }
         if scattered[dot] == number { scattered[dot] = nil }

@@ -39,40 +39,55 @@ public struct ReplicaState<Key: ReplicatedKey, Value: ReplicatedValue>: Equatabl
         public var isNew: Bool
         /// The key's entries changed.
         public var changed: Bool
+        /// The key's entries after the delta (nil: the key holds none).
+        public var entries: CausalEntries<Value>?
 
-        public init(isNew: Bool, changed: Bool) {
+        public init(isNew: Bool, changed: Bool, entries: CausalEntries<Value>?) {
             self.isNew = isNew
             self.changed = changed
+            self.entries = entries
         }
     }
 
     /// Joins one delta.
     @discardableResult
     public mutating func apply(_ delta: KeyDelta<Key, Value>) -> Outcome {
+        // The dot is marked seen first: whether it was new says whether its value comes in (one
+        // lookup of its origin for both).
+        var isNew = context.insert(delta.dot)
+        let adds = delta.value != nil && isNew
         var changed = false
-        // One lookup of the key; its entries are changed in place.
-        var index = entries.index(forKey: delta.key)
-        if !delta.removed.isEmpty, let found = index {
-            let current = entries.values[found]
-            if let kept = current.filter({ !delta.removed.contains($0.dot) }) {
-                if kept.count != current.count {
-                    entries.values[found] = kept
+        var after: CausalEntries<Value>?
+        // One lookup of the key: its entries are changed in place, inserted or removed through
+        // the map's optional slot.
+        if adds || !delta.removed.isEmpty {
+            Self.update(&entries[delta.key]) { slot in
+                if !delta.removed.isEmpty, let current = slot {
+                    let kept = current.filter { !delta.removed.contains($0.dot) }
+                    if kept?.count != current.count {
+                        slot = kept
+                        changed = true
+                    }
+                }
+                if adds, let value = delta.value {
+                    let entry = CausalEntry(dot: delta.dot, value: value)
+                    if slot == nil { slot = CausalEntries(entry) } else { slot!.append(entry) }
                     changed = true
                 }
-            } else {
-                entries.remove(at: found)
-                index = nil
-                changed = true
+                after = slot
             }
+        } else {
+            after = entries[delta.key]
         }
-        if let value = delta.value, !context.contains(delta.dot) {
-            let entry = CausalEntry(dot: delta.dot, value: value)
-            if let index { entries.values[index].append(entry) } else { entries[delta.key] = CausalEntries(entry) }
-            changed = true
-        }
-        var isNew = context.insert(delta.dot)
         for dot in delta.removed where context.insert(dot) { isNew = true }
-        return Outcome(isNew: isNew, changed: changed)
+        return Outcome(isNew: isNew, changed: changed, entries: after)
+    }
+
+    /// Runs `body` on a map slot in place (the map's `_modify` does one lookup for both the read
+    /// and the write).
+    @inline(__always)
+    private static func update(_ slot: inout CausalEntries<Value>?, _ body: (inout CausalEntries<Value>?) -> Void) {
+        body(&slot)
     }
 
     /// Joins a whole replica (a snapshot). Returns the keys whose entries changed.

@@ -51,9 +51,9 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     /// Received deltas that replaced writes not seen here yet, by their dot.
     private var waiting: [Dot: KeyDelta<Key, Value>] = [:]
     private var directives: [ReplicationDirective<Key, Value>] = []
-    /// Keys whose entries changed since the last `takeChanges`, in order, a key once per change
-    /// run (an append per write rather than a set insert; repeats in a row are folded).
-    private var changedKeys: [Key] = []
+    /// Keys whose entries changed since the last `takeChanges`, with their entries after the
+    /// change, in order (an append per write rather than a set insert; repeats in a row are folded).
+    private var changes: [(Key, CausalEntries<Value>?)] = []
     /// Which keys a peer's change of must be reported apart (`takeWatchedChanges`), for state the
     /// shell derives from the replica (an index); nil watches none.
     private let watching: (@Sendable (Key) -> Bool)?
@@ -116,7 +116,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         let delta = state.write(key, value, dot: Dot(origin: origin, sequence: sequence))
         log.append(write: delta, at: self.now)
         if !peers.isEmpty { pendingPush.append(delta) }
-        noteChanged(key)
+        noteChanged(key, value.map { CausalEntries(CausalEntry(dot: delta.dot, value: $0)) })
         contextChanged = true
         return delta
     }
@@ -190,7 +190,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         log.append(write: delta, at: now)
         contextChanged = true
         if outcome.changed {
-            noteChanged(delta.key)
+            noteChanged(delta.key, outcome.entries)
             if let watching, watching(delta.key) { watchedChanges.append(delta.key) }
         }
     }
@@ -242,7 +242,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         peers[peer]!.receiving = nil
         snapshot.restore(context: context)
         let joined = state.join(snapshot)
-        changedKeys.append(contentsOf: joined)
+        for key in joined { changes.append((key, state[key])) }
         if let watching { watchedChanges.append(contentsOf: joined.filter(watching)) }
         peers[peer]!.known.formUnion(context)
         contextChanged = true
@@ -314,22 +314,31 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         return result
     }
 
-    /// The keys whose entries changed and whether the causal context did, since the last call: what
-    /// the shell must persist. Hands the list over without copying it; a key may appear more than
-    /// once (not twice in a row).
-    public mutating func takeChanges() -> (keys: [Key], contextChanged: Bool) {
-        let keys = changedKeys
-        changedKeys = []
+    /// The keys whose entries changed, each with its entries after the change (nil: removed), and
+    /// whether the causal context changed, since the last call: what the shell must persist, in
+    /// order (a later change of a key supersedes an earlier one). Hands the list over without
+    /// copying it; a key may appear more than once (not twice in a row).
+    public mutating func takeChanges() -> (changes: [(Key, CausalEntries<Value>?)], contextChanged: Bool) {
+        let taken = changes
+        // The next batch is likely about as big: room for it at once, not a doubling at a time.
+        changes = []
+        changes.reserveCapacity(taken.count)
         defer { contextChanged = false }
-        return (keys, contextChanged)
+        return (taken, contextChanged)
     }
 
-    private mutating func noteChanged(_ key: Key) {
-        if changedKeys.last != key { changedKeys.append(key) }
+    private mutating func noteChanged(_ key: Key, _ entries: CausalEntries<Value>?) {
+        // Compared in place: reading `changes[last]` would copy the pair out first.
+        let folded = changes.withUnsafeMutableBufferPointer { buffer in
+            guard let last = buffer.indices.last, buffer[last].0 == key else { return false }
+            buffer[last].1 = entries
+            return true
+        }
+        if !folded { changes.append((key, entries)) }
     }
 
     /// Whether anything changed since the last `takeChanges`.
-    public var hasChanges: Bool { !changedKeys.isEmpty || contextChanged }
+    public var hasChanges: Bool { !changes.isEmpty || contextChanged }
 
     /// The watched keys (see `init`) that a peer's delta or snapshot changed since the last call.
     /// Local writes are not reported: whoever made them knows.

@@ -1,45 +1,51 @@
+import ChorusWire
+
 /// One journal record: changes of keys, each a key and its new value or its removal, in order.
 ///
 /// The encoding is the storage's own, so that it can fold a journal into rows without knowing what
 /// the keys and values mean: the number of changes (4 bytes, big endian), then per change the key's
 /// length (4 bytes) and bytes, then 0 for a removal, or 1, the value's length and bytes.
 public struct JournalRecord: Sendable, Equatable {
-    public private(set) var bytes: [UInt8] = [0, 0, 0, 0]
-    public private(set) var count = 0
+    public let bytes: [UInt8]
+    public let count: Int
 
-    public init() {}
+    /// A record of `changes`, in order: each key and value encoded straight into the record (no
+    /// buffer of their own); a nil value removes the key.
+    ///
+    /// Precondition: every key and value is valid (`WireBody.validate()`): the stores check what
+    /// they write, and what a peer sent was decoded within the same limits.
+    public init<Key: WireBody, Value: WireBody>(_ changes: [(Key, Value?)]) {
+        precondition(changes.count <= Int(UInt32.max))
+        var writer = WireWriter(reservingCapacity: 4 + changes.count * 64)
+        writer.writeUInt32(UInt32(changes.count))
+        // Encoded where they lie in the array's buffer: iterating the array would copy each pair.
+        changes.withUnsafeBufferPointer { changes in
+            for index in changes.indices {
+                Self.writeLengthPrefixed(changes[index].0, to: &writer)
+                if let value = changes[index].1 {
+                    writer.writeUInt8(1)
+                    Self.writeLengthPrefixed(value, to: &writer)
+                } else {
+                    writer.writeUInt8(0)
+                }
+            }
+        }
+        bytes = writer.finish()
+        count = changes.count
+    }
+
+    /// A body's encoding after its length (4 bytes, written first and filled in after).
+    private static func writeLengthPrefixed(_ body: some WireBody, to writer: inout WireWriter) {
+        let at = writer.count
+        writer.writeUInt32(0)
+        body.encode(to: &writer)
+        writer.setUInt32(UInt32(writer.count - at - 4), at: at)
+    }
 
     /// The number of changes an encoded record holds (from its first four bytes).
     static func count(of record: UnsafeRawBufferPointer) -> Int {
         guard record.count >= 4 else { return 0 }
         return Int(record[0]) << 24 | Int(record[1]) << 16 | Int(record[2]) << 8 | Int(record[3])
-    }
-
-    /// Adds a change: `value` nil removes the key.
-    public mutating func append(key: [UInt8], value: [UInt8]?) {
-        Self.appendLength(key.count, to: &bytes)
-        bytes.append(contentsOf: key)
-        if let value {
-            bytes.append(1)
-            Self.appendLength(value.count, to: &bytes)
-            bytes.append(contentsOf: value)
-        } else {
-            bytes.append(0)
-        }
-        count += 1
-        precondition(count <= Int(UInt32.max))
-        let value = UInt32(count)
-        bytes[0] = UInt8(value >> 24)
-        bytes[1] = UInt8(truncatingIfNeeded: value >> 16)
-        bytes[2] = UInt8(truncatingIfNeeded: value >> 8)
-        bytes[3] = UInt8(truncatingIfNeeded: value)
-    }
-
-    private static func appendLength(_ length: Int, to bytes: inout [UInt8]) {
-        precondition(length <= Int(UInt32.max))
-        let value = UInt32(length)
-        bytes.append(contentsOf: [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16),
-                                  UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
     }
 
     /// Calls `body` with each change of an encoded record, in order (the buffers are slices of

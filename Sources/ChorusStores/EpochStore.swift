@@ -99,6 +99,9 @@ public enum EpochStore {
 
     /// Read rule: the highest of the concurrent epochs.
     private static func highestEpoch(in entries: CausalEntries<StoreValue>) -> UInt64? {
-        entries.values.compactMap { if case let .epoch(epoch) = $0 { epoch } else { nil } }.max()
+        if entries.count == 1 {
+            if case let .epoch(epoch) = entries.first.value { return epoch } else { return nil }
+        }
+        return entries.values.compactMap { if case let .epoch(epoch) = $0 { epoch } else { nil } }.max()
     }
 }

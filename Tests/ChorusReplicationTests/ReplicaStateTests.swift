@@ -62,10 +62,11 @@ struct ReplicaStateTests {
         var b = TestState()
         let delta = a.write("k", 3)
         let first = b.apply(delta)
-        #expect(first == .init(isNew: true, changed: true))
+        #expect(first == .init(isNew: true, changed: true, entries: b["k"]))
+        #expect(b["k"]?.values == [3])
         let once = b
         let second = b.apply(delta)
-        #expect(second == .init(isNew: false, changed: false))
+        #expect(second == .init(isNew: false, changed: false, entries: b["k"]))
         #expect(b == once)
     }
 

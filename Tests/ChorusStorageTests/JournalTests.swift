@@ -1,14 +1,21 @@
 @testable import ChorusStorage
+import ChorusWire
 import Testing
+
+/// Text encoded as its bytes alone, so that the journal's keys and values read as the text.
+struct RawText: WireBody {
+    var text: String
+    init(_ text: String) { self.text = text }
+    func encode(to writer: inout WireWriter) { writer.writeRawBytes(text.utf8) }
+    init(from reader: inout WireReader) throws(WireError) { text = String(decoding: try reader.readRemainingBytes(), as: UTF8.self) }
+}
 
 /// The journal: records of changes appended in order, replayed at start, folded into rows.
 struct JournalTests {
     static let identity = StorageIdentity(cluster: "journal", node: "n1")
 
     static func record(_ changes: [(String, String?)]) -> JournalRecord {
-        var record = JournalRecord()
-        for (key, value) in changes { record.append(key: b(key), value: value.map(b)) }
-        return record
+        JournalRecord(changes.map { (RawText($0.0), $0.1.map(RawText.init)) })
     }
 
     static func changes(of storage: NodeStorage, keyspace: Keyspace) throws -> [String] {

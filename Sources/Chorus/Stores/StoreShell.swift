@@ -84,30 +84,30 @@ final class StoreShell: @unchecked Sendable {
         mutating func takeCommit() -> Commit? {
             guard !committing, instance.hasChanges || !unpersisted.isEmpty || unpersistedContext else { return nil }
             committing = true
-            var (keys, contextChanged) = instance.takeChanges()
+            var (changes, contextChanged) = instance.takeChanges()
+            let state = instance.state
             if !unpersisted.isEmpty {
-                keys.append(contentsOf: unpersisted)
+                // Before this commit's own changes, which are later.
+                changes = unpersisted.map { ($0, state[$0]) } + changes
                 unpersisted.removeAll()
             }
-            let state = instance.state
-            journaledRecords += keys.count
+            journaledRecords += changes.count
             // Rule: the journal is folded into rows once it holds twice as many changes as the
             // replica holds keys (and at least `minimumCompaction`): a fold then costs at most half
             // a row write per journaled change, and a restart replays at most that much journal.
             let fold = journaledRecords >= max(minimumCompaction, 2 * state.keyCount)
             if fold { journaledRecords = 0 }
-            let rows = keys.map { ($0, state[$0]) }
             let context = contextChanged || unpersistedContext ? state.context : nil
             unpersistedContext = false
-            return Commit(keys: rows, context: context, sequence: instance.sequence, fold: fold)
+            return Commit(changes: changes, context: context, sequence: instance.sequence, fold: fold)
         }
     }
 
-    /// What a commit writes: keys with their entries (nil: removed) as one journal record, the
-    /// context if it changed, and this node's writes it makes durable (up to `sequence`); `fold`
-    /// folds the journal into rows in the same transaction.
+    /// What a commit writes: changed keys with their entries (nil: removed), in order, as one
+    /// journal record, the context if it changed, and this node's writes it makes durable (up to
+    /// `sequence`); `fold` folds the journal into rows in the same transaction.
     struct Commit: Sendable {
-        var keys: [(Key, CausalEntries<Value>?)]
+        var changes: [(Key, CausalEntries<Value>?)]
         var context: CausalContext?
         var sequence: UInt64
         var fold: Bool
@@ -289,43 +289,48 @@ final class StoreShell: @unchecked Sendable {
 
     /// Writes a commit through the storage writer.
     private func submit(_ commit: Commit) {
-        var record = JournalRecord()
-        for (key, entries) in commit.keys { record.append(key: key.encoded(), value: entries?.encoded()) }
-        var writes: [StorageWrite] = [.journal(keyspace: keyspace, record: record)]
+        var writes: [StorageWrite] = [.journal(keyspace: keyspace, record: JournalRecord(commit.changes))]
         if commit.fold { writes.append(.foldJournal(keyspace: keyspace)) }
         if let context = commit.context { writes.append(.meta(name: contextMetaName, value: context.encoded())) }
-        let keys = commit.keys.map(\.0)
         writer.submit(writes) { [self] result in
-            committed(upTo: commit.sequence, keys: keys, context: commit.context != nil, fold: commit.fold, result)
+            committed(commit, result)
         }
     }
 
     /// A commit finished (on the writer's thread): acknowledges the writes it held, or keeps its
     /// keys for the next one.
-    private func committed(upTo sequence: UInt64, keys: [Key], context: Bool, fold: Bool,
-                           _ result: Result<Void, StorageError>) {
+    private func committed(_ commit: Commit, _ result: Result<Void, StorageError>) {
+        let sequence = commit.sequence
         var failure: StoreError?
         if case let .failure(error) = result { failure = .notPersisted("\(error)") }
         let (done, next) = core.withLock { core -> ([(sequence: UInt64, continuation: CheckedContinuation<Result<Void, StoreError>, Never>)], Commit?) in
             core.committing = false
             if let failure {
                 // Written again by the next commit (a full disk may clear); these writes fail now.
-                core.unpersisted.formUnion(keys)
-                core.unpersistedContext = core.unpersistedContext || context
+                core.unpersisted.formUnion(commit.changes.lazy.map(\.0))
+                core.unpersistedContext = core.unpersistedContext || commit.context != nil
                 // The journal was not emptied: the next commit folds it again.
-                if fold { core.journaledRecords = max(core.journaledRecords, core.minimumCompaction) }
+                if commit.fold { core.journaledRecords = max(core.journaledRecords, core.minimumCompaction) }
                 core.lastFailure = "\(failure)"
             } else {
                 core.durableUpTo = max(core.durableUpTo, sequence)
                 core.lastFailure = nil
             }
-            let count = core.durableWaiters.prefix { $0.sequence <= sequence }.count
-            let done = Array(core.durableWaiters.prefix(count))
-            core.durableWaiters.removeFirst(count)
+            let done: [(sequence: UInt64, continuation: CheckedContinuation<Result<Void, StoreError>, Never>)]
+            if core.durableWaiters.last.map({ $0.sequence <= sequence }) ?? true {
+                // The common case: the commit holds every waiting write; hand the list over whole.
+                done = core.durableWaiters
+                core.durableWaiters = []
+                core.durableWaiters.reserveCapacity(done.count)
+            } else {
+                let count = core.durableWaiters.prefix { $0.sequence <= sequence }.count
+                done = Array(core.durableWaiters.prefix(count))
+                core.durableWaiters.removeFirst(count)
+            }
             return (done, core.takeCommit())
         }
         if let failure {
-            logger.error("could not persist \(keys.count) keys: \(failure)")
+            logger.error("could not persist \(commit.changes.count) changes: \(failure)")
             for waiter in done { waiter.continuation.resume(returning: .failure(failure)) }
         } else {
             for waiter in done { waiter.continuation.resume(returning: .success(())) }
