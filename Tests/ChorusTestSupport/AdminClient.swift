@@ -10,6 +10,8 @@ public enum AdminClient {
         public var status: Int
         public var body: String
         public var contentType: String?
+        /// Every header field, names lowercased.
+        public var headers: [String: String] = [:]
     }
 
     /// GETs `path` from the admin API at `admin` (host:port); nil when nothing answers.
@@ -23,21 +25,27 @@ public enum AdminClient {
                       contentType: http.value(forHTTPHeaderField: "Content-Type"))
     }
 
-    /// Sends `method` to `path` with a JSON `body` (if any); nil when nothing answers.
+    /// Sends `method` to `path` with a JSON `body` (if any) and the header fields `headers`; nil
+    /// when nothing answers.
     public static func send(_ admin: String, _ method: String, _ path: String, body: String? = nil,
-                            timeout: Double = 5) async -> Answer? {
+                            headers: [String: String] = [:], timeout: Double = 5) async -> Answer? {
         guard let url = URL(string: "http://\(admin)\(path)") else { return nil }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = timeout
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         guard let (data, response) = try? await URLSession.shared.data(for: request),
               let http = response as? HTTPURLResponse else { return nil }
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+        }
         return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-                      contentType: http.value(forHTTPHeaderField: "Content-Type"))
+                      contentType: http.value(forHTTPHeaderField: "Content-Type"), headers: fields)
     }
 
     /// Polls `/v1/health` until it answers 200.
