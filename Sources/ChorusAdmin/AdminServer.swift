@@ -105,6 +105,8 @@ struct AdminResponder: HTTPResponder {
         case .failure(.badPath(let reason)):
             throw HTTPError(.badRequest, reason)
         }
+        let query = try QueryReader(request, keys: route.queryKeys)
+        if !route.readsBody { try EmptyBody.check(request.body) }
         let node = self.node
         switch route {
         case .health:
@@ -180,9 +182,9 @@ struct AdminResponder: HTTPResponder {
                 return .json(StatusResponse(status: "cleared").json)
             }
         case .scopeGroups(let scope):
-            return scopeGroups(scope)
+            return try scopeGroups(scope)
         case .group(let scope, let group):
-            return groupMembers(scope: scope, group: group)
+            return try groupMembers(scope: scope, group: group)
         case .joinGroup(let scope, let group):
             return try addMember(request, scope: scope, group: group)
         case .leaveGroup(let scope, let group, let member):
@@ -190,7 +192,7 @@ struct AdminResponder: HTTPResponder {
         case .joinEmitters(let store, let subscription):
             return try addMember(request, scope: EmitterNames.scope, group: EmitterNames.group(store: store, subscription: subscription))
         case .broadcast(let store, let subscription):
-            return try broadcast(request, store: store, subscription: subscription)
+            return try broadcast(request, query, store: store, subscription: subscription)
         case .subscribe(let topic):
             return try addMember(request, scope: TopicNames.scope, group: topic)
         case .publish(let topic):
@@ -200,9 +202,9 @@ struct AdminResponder: HTTPResponder {
         case .endRecorder(let member):
             return try endRecorder(member)
         case .recordedMessages(let member):
-            return try recordedMessages(request, member: member)
+            return try recordedMessages(query, member: member)
         case .stores(let route):
-            return try stores(route, request)
+            return try stores(route, request, query)
         }
     }
 

@@ -180,8 +180,8 @@ struct AdminAPITests {
     @Test("given a node without debug_faults, then the fault endpoints answer 403 with a JSON error")
     func faultsOffByDefault() async throws {
         try await Self.withAdmin { address, _ in
-            for method in ["PUT", "DELETE"] {
-                let answer = try #require(await AdminClient.send(address, method, "/v1/debug/faults", body: "{\"loss\": 0.5}"))
+            for (method, body) in [("PUT", "{\"loss\": 0.5}"), ("DELETE", nil)] {
+                let answer = try #require(await AdminClient.send(address, method, "/v1/debug/faults", body: body))
                 #expect(answer.status == 403)
                 let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(answer.body.utf8))
                 #expect(error.error == "forbidden")
