@@ -10,8 +10,6 @@ public enum AdminClient {
         public var status: Int
         public var body: String
         public var contentType: String?
-        /// Every header field, names lowercased.
-        public var headers: [String: String] = [:]
     }
 
     /// GETs `path` from the admin API at `admin` (host:port); nil when nothing answers.
@@ -40,12 +38,8 @@ public enum AdminClient {
         }
         guard let (data, response) = try? await URLSession.shared.data(for: request),
               let http = response as? HTTPURLResponse else { return nil }
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
-        }
         return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-                      contentType: http.value(forHTTPHeaderField: "Content-Type"), headers: fields)
+                      contentType: http.value(forHTTPHeaderField: "Content-Type"))
     }
 
     /// Polls `/v1/health` until it answers 200.
