@@ -8,8 +8,9 @@ import Glibc
 /// The admin API's routes for process groups, emitter broadcast, topics and recorders: each
 /// reads its request whole before it changes anything, so a refused request changes nothing.
 extension AdminResponder {
-    /// `GET /v1/scopes/{scope}/groups`.
-    func scopeGroups(_ scope: String) -> HTTPHandling {
+    /// `GET /v1/scopes/{scope}/groups`; a scope name no join could take is 400 `invalid_name`.
+    func scopeGroups(_ scope: String) throws(HTTPError) -> HTTPHandling {
+        do throws(GroupsError) { try GroupsInstance.validate(scope: scope) } catch { throw HTTPError(error) }
         let node = self.node
         return .later {
             let view = await node.scopeView(scope: scope)
@@ -17,8 +18,9 @@ extension AdminResponder {
         }
     }
 
-    /// `GET /v1/scopes/{scope}/groups/{group}`.
-    func groupMembers(scope: String, group: String) -> HTTPHandling {
+    /// `GET /v1/scopes/{scope}/groups/{group}`; names no join could take are 400 `invalid_name`.
+    func groupMembers(scope: String, group: String) throws(HTTPError) -> HTTPHandling {
+        do throws(GroupsError) { try GroupsInstance.validate(scope: scope, group: group) } catch { throw HTTPError(error) }
         let node = self.node
         return .later {
             let view = await node.groupView(scope: scope, group: group)
@@ -74,8 +76,7 @@ extension AdminResponder {
     }
 
     /// `POST /v1/emitters/{store}/{subscription}/broadcast[?ack=true]`.
-    func broadcast(_ request: HTTPRequest, store: String, subscription: String) throws(HTTPError) -> HTTPHandling {
-        let query = try QueryReader(request, keys: ["ack", "timeout_ms", "attempt_timeout_ms"])
+    func broadcast(_ request: HTTPRequest, _ query: QueryReader, store: String, subscription: String) throws(HTTPError) -> HTTPHandling {
         let acknowledged = try query.bool("ack") ?? false
         let timeout = try query.integer("timeout_ms", in: 1...60_000)
         let attemptTimeout = try query.integer("attempt_timeout_ms", in: 1...60_000)
@@ -98,8 +99,9 @@ extension AdminResponder {
         }
     }
 
-    /// `POST /v1/topics/{topic}/publish`.
+    /// `POST /v1/topics/{topic}/publish`; a topic no subscription could name is 400 `invalid_name`.
     func publish(_ request: HTTPRequest, topic: String) throws(HTTPError) -> HTTPHandling {
+        do throws(GroupsError) { try GroupsInstance.validate(scope: TopicNames.scope, group: topic) } catch { throw HTTPError(error) }
         let payload = try PublishRequest(body: request.body).payload
         let node = self.node
         return .later {
@@ -119,9 +121,8 @@ extension AdminResponder {
     }
 
     /// `GET /v1/recorders/{member}/messages[?after=N&limit=M]`.
-    func recordedMessages(_ request: HTTPRequest, member text: String) throws(HTTPError) -> HTTPHandling {
+    func recordedMessages(_ query: QueryReader, member text: String) throws(HTTPError) -> HTTPHandling {
         let member = try GroupMemberID.parse(text, field: "member")
-        let query = try QueryReader(request, keys: ["after", "limit"])
         let after = try query.integer("after", in: 0...UInt64.max) ?? 0
         let most = UInt64(max(1, recorders.limits.messagesPerRecorder))
         let limit = try query.integer("limit", in: 1...most) ?? most

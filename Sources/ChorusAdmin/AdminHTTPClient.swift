@@ -26,10 +26,10 @@ public enum AdminHTTPClient {
         }
     }
 
-    /// Sends `method path` (with `body` as JSON, if any) to `address` and reads the whole answer;
-    /// each system call waits at most `timeout` seconds.
+    /// Sends `method path` (with `body` as JSON, if any, and the header fields `headers`) to
+    /// `address` and reads the whole answer; each system call waits at most `timeout` seconds.
     public static func request(_ method: String, _ path: String, to address: SocketAddress, body: [UInt8]? = nil,
-                               timeout: Double) throws(Failure) -> Answer {
+                               headers: [(name: String, value: String)] = [], timeout: Double) throws(Failure) -> Answer {
         let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errorText())") }
         defer { close(fd) }
@@ -41,6 +41,7 @@ public enum AdminHTTPClient {
 
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nAccept: application/json\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         var message = Array((head + "\r\n").utf8)
         if let body { message += body }
         var sent = 0

@@ -261,12 +261,16 @@ public struct EventRequest: Sendable {
 
 /// The body of `POST /v1/topics/{topic}/publish`: the payload, as `{"message": <any JSON>}`
 /// (carried as its compact JSON text; null is the text `null`) or as
-/// `{"payload_base64": "..."}` (bytes in standard base64), one or the other.
+/// `{"payload_base64": "..."}` (bytes in standard base64), one or the other. A null
+/// `payload_base64` is refused, not taken for absent: with `message` it would be two payloads.
 public struct PublishRequest: Sendable, Equatable {
     public var payload: [UInt8]
 
     public init(body: [UInt8]) throws(HTTPError) {
         let object = try JSONObjectReader(body: body, keys: ["message", "payload_base64"])
+        if case .null? = object.raw("payload_base64") {
+            throw HTTPError(.badRequest, "payload_base64: expected a string of standard base64, found null")
+        }
         switch (object.raw("message"), try object.string("payload_base64")) {
         case (let message?, nil):
             payload = message.serialized()
@@ -300,6 +304,9 @@ struct QueryReader {
         }
         self.values = values
     }
+
+    /// The value of `key` as given; nil when absent.
+    func value(_ key: String) -> String? { values[key] }
 
     /// `true` or `false`; nil when absent.
     func bool(_ key: String) throws(HTTPError) -> Bool? {

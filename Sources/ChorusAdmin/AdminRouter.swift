@@ -36,6 +36,35 @@ public enum AdminRoute: Sendable, Equatable {
     case stores(StoresRoute)
 }
 
+extension AdminRoute {
+    /// The query parameters the operation takes. Rule: any other is refused with a 400 before
+    /// the operation runs (`QueryReader`), so a misspelled parameter never passes silently.
+    var queryKeys: Set<String> {
+        switch self {
+        case .broadcast: ["ack", "timeout_ms", "attempt_timeout_ms"]
+        case .recordedMessages: ["after", "limit"]
+        case .stores(.itemProcessed), .stores(.processItems), .stores(.processItem), .stores(.resetProcessStatus): ["keeping"]
+        case .stores(.replicated): ["lsn"]
+        default: []
+        }
+    }
+
+    /// Whether the operation reads a body. Rule: one that does not refuses any body but an
+    /// empty one or `{}` with a 400 before it runs (`EmptyBody`), so that bytes meant for
+    /// another operation never go unread into a change (a `POST /v1/leave` with a join's body
+    /// does not leave).
+    var readsBody: Bool {
+        switch self {
+        case .join, .setFaults, .joinGroup, .joinEmitters, .broadcast, .subscribe, .publish,
+             .stores(.putEpoch), .stores(.addShape), .stores(.setLatestOffset), .stores(.setSnapshotXmin),
+             .stores(.itemProcessed), .stores(.awaitLSN):
+            true
+        default:
+            false
+        }
+    }
+}
+
 /// Maps a method and path to an operation of the admin API, without I/O. Paths are matched
 /// segment by segment (empty segments ignored, the query left out); a `{name}` segment takes any
 /// percent-decoded segment. A known path asked with another method is `405` with the methods that

@@ -6,9 +6,11 @@ import Prometheus
 /// The HTTP admin API of a node, JSON in and out, described in `docs/openapi.yaml`. It listens on
 /// the node's admin address (loopback unless configured) with Chorus's own HTTP/1.1 server, on an
 /// event loop of its own ("chorus-admin"), so slow admin clients cannot delay the failure detector.
+/// With a token, every endpoint but `GET /v1/health` asks for it (`AdminResponder.unauthorized`).
 ///
 /// ```swift
-/// let admin = AdminServer(node: node, address: adminAddress, metrics: registry, logger: logger)
+/// let admin = AdminServer(node: node, address: adminAddress, metrics: registry, logger: logger,
+///                         token: try AdminToken(file: "admin.token"))
 /// try await admin.start()
 /// ...
 /// await admin.stop()
@@ -20,28 +22,32 @@ public final class AdminServer: Sendable {
     public let logger: Logger
     /// The recording members made through this API; they end when the server stops.
     public let recorders: Recorders
+    /// Whether requests must present a bearer token.
+    public let requiresToken: Bool
     private let server: HTTPServer
 
     /// Every operation served, as method and path pattern (`/v1/members/{name}`), the same list
     /// the router matches.
     public static let routes: [(method: String, path: String)] = AdminRouter.routes
 
+    /// `token`, when given, is asked of every request but `GET /v1/health`.
     public init(node: ClusterNode, address: SocketAddress, metrics: PrometheusCollectorRegistry, logger: Logger,
-                recorderLimits: Recorders.Limits = Recorders.Limits()) {
+                recorderLimits: Recorders.Limits = Recorders.Limits(), token: AdminToken? = nil) {
         self.node = node
         self.address = address
         self.metrics = metrics
         self.logger = logger
         recorders = Recorders(node: node, limits: recorderLimits)
+        requiresToken = token != nil
         server = HTTPServer(configuration: .init(serverName: "chorus/\(ClusterNode.version)", threadName: "chorus-admin"),
-                            responder: AdminResponder(node: node, metrics: metrics, recorders: recorders))
+                            responder: AdminResponder(node: node, metrics: metrics, recorders: recorders, token: token))
     }
 
     /// Binds and starts serving; throws a `LoopError` (e.g. `EADDRINUSE (address already in use)`)
     /// when it cannot bind.
     public func start() async throws {
         let bound = try await server.start(address: address)
-        logger.info("admin API listening on http://\(bound)")
+        logger.info("admin API listening on http://\(bound)\(requiresToken ? " (bearer token required)" : "")")
     }
 
     /// The address it listens on (after start).
@@ -62,6 +68,8 @@ struct AdminResponder: HTTPResponder {
     let node: ClusterNode
     let metrics: PrometheusCollectorRegistry
     let recorders: Recorders
+    /// The bearer token asked of every request but `GET /v1/health`; nil asks for none.
+    let token: AdminToken?
 
     func respond(to request: HTTPRequest) -> HTTPHandling {
         do {
@@ -80,8 +88,12 @@ struct AdminResponder: HTTPResponder {
     }
 
     private func handle(_ request: HTTPRequest) throws(HTTPError) -> HTTPHandling {
+        let routed = AdminRouter.route(method: request.method, path: request.path)
+        if routed != .success(.health), let refusal = unauthorized(request) {
+            return .now(refusal)
+        }
         let route: AdminRoute
-        switch AdminRouter.route(method: request.method, path: request.path) {
+        switch routed {
         case .success(let found):
             route = found
         case .failure(.notFound(let path)):
@@ -93,6 +105,8 @@ struct AdminResponder: HTTPResponder {
         case .failure(.badPath(let reason)):
             throw HTTPError(.badRequest, reason)
         }
+        let query = try QueryReader(request, keys: route.queryKeys)
+        if !route.readsBody { try EmptyBody.check(request.body) }
         let node = self.node
         switch route {
         case .health:
@@ -168,9 +182,9 @@ struct AdminResponder: HTTPResponder {
                 return .json(StatusResponse(status: "cleared").json)
             }
         case .scopeGroups(let scope):
-            return scopeGroups(scope)
+            return try scopeGroups(scope)
         case .group(let scope, let group):
-            return groupMembers(scope: scope, group: group)
+            return try groupMembers(scope: scope, group: group)
         case .joinGroup(let scope, let group):
             return try addMember(request, scope: scope, group: group)
         case .leaveGroup(let scope, let group, let member):
@@ -178,7 +192,7 @@ struct AdminResponder: HTTPResponder {
         case .joinEmitters(let store, let subscription):
             return try addMember(request, scope: EmitterNames.scope, group: EmitterNames.group(store: store, subscription: subscription))
         case .broadcast(let store, let subscription):
-            return try broadcast(request, store: store, subscription: subscription)
+            return try broadcast(request, query, store: store, subscription: subscription)
         case .subscribe(let topic):
             return try addMember(request, scope: TopicNames.scope, group: topic)
         case .publish(let topic):
@@ -188,9 +202,9 @@ struct AdminResponder: HTTPResponder {
         case .endRecorder(let member):
             return try endRecorder(member)
         case .recordedMessages(let member):
-            return try recordedMessages(request, member: member)
+            return try recordedMessages(query, member: member)
         case .stores(let route):
-            return try stores(route, request)
+            return try stores(route, request, query)
         }
     }
 

@@ -31,18 +31,16 @@ public enum StoresRoute: Sendable, Equatable {
 /// before it changes anything; reads answer at once from memory, writes from a task once
 /// committed on this node. A `StoreError` is answered as `HTTPError(_: StoreError)` says.
 extension AdminResponder {
-    func stores(_ route: StoresRoute, _ request: HTTPRequest) throws(HTTPError) -> HTTPHandling {
+    /// Answers a stores operation; its query was read (and checked) as `AdminRoute.queryKeys`
+    /// says, and a body it does not take was refused.
+    func stores(_ route: StoresRoute, _ request: HTTPRequest, _ query: QueryReader) throws(HTTPError) -> HTTPHandling {
         switch route {
         // MARK: Epochs
         case .initClient(let client):
-            _ = try StoresQuery(request, keys: [])
-            try EmptyBody.check(request.body)
             return write { node throws(StoreError) in .json(LSNResponse(try await node.epochs.initialize(client: client)).json) }
         case .removeClient(let client):
-            _ = try StoresQuery(request, keys: [])
             return write { node throws(StoreError) in .json(LSNResponse(try await node.epochs.removeClient(client)).json) }
         case .putEpoch(let client, let topic, let producer, let modeText):
-            _ = try StoresQuery(request, keys: [])
             let mode = try EpochAccessMode.parse(modeText)
             let epoch = try EpochPutRequest(body: request.body).epoch
             return write { node throws(StoreError) in
@@ -52,7 +50,6 @@ extension AdminResponder {
                 return .json(EpochPutResponse(lsn: lsn, epoch: stored ?? epoch).json)
             }
         case .getEpoch(let client, let topic, let producer, let modeText):
-            _ = try StoresQuery(request, keys: [])
             let mode = try EpochAccessMode.parse(modeText)
             return try read { () throws(StoreError) in
                 guard let epoch = try node.epochs.get(client: client, topic: topic, producer: producer, mode: mode) else {
@@ -62,7 +59,6 @@ extension AdminResponder {
                 return .json(EpochResponse(epoch: epoch).json)
             }
         case .deleteEpoch(let client, let topic, let producer, let modeText):
-            _ = try StoresQuery(request, keys: [])
             let mode = try EpochAccessMode.parse(modeText)
             return write { node throws(StoreError) in
                 .json(LSNResponse(try await node.epochs.delete(client: client, topic: topic, producer: producer, mode: mode)).json)
@@ -70,14 +66,12 @@ extension AdminResponder {
 
         // MARK: Shapes
         case .addShape(let stack):
-            _ = try StoresQuery(request, keys: [])
             let shape = try ShapeAddRequest(body: request.body).shape
             return write { node throws(StoreError) in
                 let (handle, lsn) = try await node.shapes.addShape(shape, stack: stack)
                 return .json(ShapeAddResponse(handle: handle, lsn: lsn).json, status: lsn == nil ? .ok : .created)
             }
         case .listShapes(let stack):
-            _ = try StoresQuery(request, keys: [])
             return try read { () throws(StoreError) in
                 var shapes: [ShapeSummary] = []
                 for (handle, shape) in try node.shapes.listShapes(stack: stack) {
@@ -90,7 +84,6 @@ extension AdminResponder {
                 return .json(ShapeListResponse(shapes: shapes).json)
             }
         case .shape(let stack, let text):
-            _ = try StoresQuery(request, keys: [])
             let handle = try ShapeHandle.parse(text)
             return try read { () throws(StoreError) in
                 guard let shape = try node.shapes.shape(handle: handle, stack: stack) else { throw .unknownShape(handle: handle) }
@@ -100,13 +93,11 @@ extension AdminResponder {
                                            snapshotStarted: try node.shapes.snapshotStarted(handle: handle, stack: stack)).json)
             }
         case .removeShape(let stack, let text):
-            _ = try StoresQuery(request, keys: [])
             let handle = try ShapeHandle.parse(text)
             return write { node throws(StoreError) in
                 .json(LSNResponse(try await node.shapes.removeShape(handle: handle, stack: stack).lsn).json)
             }
         case .setLatestOffset(let stack, let text):
-            _ = try StoresQuery(request, keys: [])
             let handle = try ShapeHandle.parse(text)
             let offset = try LatestOffsetRequest(body: request.body).offset
             return write { node throws(StoreError) in
@@ -115,7 +106,6 @@ extension AdminResponder {
                 return .json(LatestOffsetResponse(lsn: outcome.dot, latestOffset: held).json)
             }
         case .setSnapshotXmin(let stack, let text):
-            _ = try StoresQuery(request, keys: [])
             let handle = try ShapeHandle.parse(text)
             let xmin = try SnapshotXminRequest(body: request.body).xmin
             return write { node throws(StoreError) in
@@ -133,29 +123,27 @@ extension AdminResponder {
                 return .json(response.json)
             }
         case .markSnapshotStarted(let stack, let text):
-            _ = try StoresQuery(request, keys: [])
             let handle = try ShapeHandle.parse(text)
-            try EmptyBody.check(request.body)
             return write { node throws(StoreError) in
                 .json(LSNResponse(try await node.shapes.markSnapshotStarted(handle: handle, stack: stack).dot).json)
             }
 
         // MARK: Process status
         case .itemProcessed(let name):
-            let keeping = try StoresQuery(request, keys: ["keeping"]).keeping()
+            let keeping = try query.keeping()
             let item = try ItemProcessedRequest(body: request.body)
             return write { node throws(StoreError) in
                 let lsn = try await node.processStatus(named: name, keeping: keeping).itemProcessed(entity: item.entity, timestamp: item.timestamp)
                 return .json(LSNResponse(lsn).json)
             }
         case .processItems(let name):
-            let keeping = try StoresQuery(request, keys: ["keeping"]).keeping()
+            let keeping = try query.keeping()
             return try read { () throws(StoreError) in
                 let items = try node.processStatus(named: name, keeping: keeping).load()
                 return .json(ProcessItemsResponse(items: items.map { ProcessItemResponse(entity: $0.entity, timestamp: $0.timestamp) }).json)
             }
         case .processItem(let name, let entity):
-            let keeping = try StoresQuery(request, keys: ["keeping"]).keeping()
+            let keeping = try query.keeping()
             return try read { () throws(StoreError) in
                 guard let timestamp = try node.processStatus(named: name, keeping: keeping).lastProcessed(entity: entity) else {
                     return errorResponse(HTTPError(.notFound, "entity \"\(entity.prefix(64))\" was never processed in process status "
@@ -164,7 +152,7 @@ extension AdminResponder {
                 return .json(ProcessItemResponse(entity: entity, timestamp: timestamp).json)
             }
         case .resetProcessStatus(let name):
-            let keeping = try StoresQuery(request, keys: ["keeping"]).keeping()
+            let keeping = try query.keeping()
             return write { node throws(StoreError) in
                 .json(LSNResponse(try await node.processStatus(named: name, keeping: keeping).reset()).json)
             }
@@ -172,13 +160,11 @@ extension AdminResponder {
         // MARK: LSN trackers
         case .lastReplay(let tracker):
             try TrackerName.check(tracker)
-            _ = try StoresQuery(request, keys: [])
             return try read { () throws(StoreError) in
                 .json(LSNTrackerResponse(tracker: tracker, lastReplay: try node.lsnTracker(named: tracker).lastReplay()).json)
             }
         case .replicated(let tracker):
             try TrackerName.check(tracker)
-            let query = try StoresQuery(request, keys: ["lsn"])
             guard let text = query.value("lsn") else { throw HTTPError(.badRequest, "lsn: missing (?lsn=<16 hex digits>/<hex sequence>)") }
             let lsn = try LSN.parse(text, field: "lsn")
             return try read { () throws(StoreError) in
@@ -186,7 +172,6 @@ extension AdminResponder {
             }
         case .awaitLSN(let tracker):
             try TrackerName.check(tracker)
-            _ = try StoresQuery(request, keys: [])
             let body = try AwaitLSNRequest(body: request.body)
             return write { node throws(StoreError) in
                 let outcome = try await node.lsnTracker(named: tracker)

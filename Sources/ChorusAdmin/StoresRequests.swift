@@ -181,23 +181,10 @@ extension LSN {
     }
 }
 
-/// The query of the stores routes, read with `QueryReader`'s rules (an unknown or repeated name is
-/// a 400).
-struct StoresQuery {
-    private let values: [String: String]
-
-    init(_ request: HTTPRequest, keys: Set<String>) throws(HTTPError) {
-        _ = try QueryReader(request, keys: keys)
-        var values: [String: String] = [:]
-        for (name, value) in request.query ?? [] { values[name] = value }
-        self.values = values
-    }
-
-    func value(_ key: String) -> String? { values[key] }
-
+extension QueryReader {
     /// `?keeping=replicated|durable|none`, replicated when absent.
     func keeping() throws(HTTPError) -> ProcessStatusKeeping {
-        guard let text = values["keeping"] else { return .replicated }
+        guard let text = value("keeping") else { return .replicated }
         guard let keeping = ProcessStatusKeeping(rawValue: text) else {
             throw HTTPError(.badRequest, "keeping: expected replicated, durable or none, found \"\(text.prefix(64))\"")
         }

@@ -158,8 +158,13 @@ public struct GroupsInstance: Sendable {
 
     /// Checks a scope's and a group's names against the limits (`invalidScope`, `invalidGroup`).
     public static func validate(scope: String, group: String) throws(GroupsError) {
-        guard (1...GroupsLimits.maxScopeName).contains(scope.utf8.count) else { throw .invalidScope(scope) }
+        try validate(scope: scope)
         guard (1...GroupsLimits.maxGroupName).contains(group.utf8.count) else { throw .invalidGroup(group) }
+    }
+
+    /// Checks a scope's name against the limit (`invalidScope`).
+    public static func validate(scope: String) throws(GroupsError) {
+        guard (1...GroupsLimits.maxScopeName).contains(scope.utf8.count) else { throw .invalidScope(scope) }
     }
 
     // MARK: Peers

@@ -93,6 +93,23 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// Whether only this machine can reach the address: IPv4 127.0.0.0/8, IPv6 `::1`, or an
+    /// IPv4-mapped loopback (`::ffff:127.0.0.1`). The wildcard addresses (`0.0.0.0`, `::`) are
+    /// not loopback: they listen on every interface.
+    public var isLoopback: Bool {
+        if !isIPv6 {
+            var v4 = sockaddr_in()
+            _ = uv_ip4_addr(host, Int32(port), &v4)
+            return UInt32(bigEndian: v4.sin_addr.s_addr) >> 24 == 127
+        }
+        var v6 = sockaddr_in6()
+        _ = uv_ip6_addr(host, Int32(port), &v6)
+        let bytes = withUnsafeBytes(of: v6.sin6_addr) { Array($0) }
+        let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
+        let mappedPrefix: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
+        return bytes == loopback || (bytes.starts(with: mappedPrefix) && bytes[12] == 127)
+    }
+
     /// Calls `body` with this address as a kernel `sockaddr` and its length.
     public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
         let length = socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)

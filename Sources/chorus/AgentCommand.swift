@@ -37,10 +37,15 @@ struct AgentCommand: Command {
           --cluster NAME       cluster name (flags mode; default "chorus")
           --log-level LEVEL    trace, debug, info, notice, warning, error or critical
           --debug-faults       allow fault injection through the admin API (PUT /v1/debug/faults); for tests
+          --admin-token-file FILE
+                               the admin API asks for the bearer token in FILE on every
+                               endpoint but GET /v1/health (as admin_token_file)
+          --admin-allow-remote allow an --admin address other than loopback (needs a token file)
         """
     static let options: [OptionSpec] = [
         .value("config"), .value("node"), .value("name"), .value("bind"), .value("admin"), .repeatable("join"),
         .value("data-dir"), .value("profile"), .value("cluster"), .value("log-level"), .flag("debug-faults"),
+        .value("admin-token-file"), .flag("admin-allow-remote"),
     ]
 
     let arguments: Arguments
@@ -51,8 +56,10 @@ struct AgentCommand: Command {
 
     func run() async throws(CommandFailure) {
         let settings: NodeSettings
+        let token: AdminToken?
         do {
             settings = try resolveSettings()
+            token = try settings.adminTokenFile.map { path throws(ConfigError) in try AdminToken(file: path) }
         } catch {
             // A wrong flag or a wrong cluster file: nothing started, exit 2.
             throw CommandFailure(status: 2, "\(error)")
@@ -80,7 +87,7 @@ struct AgentCommand: Command {
         do {
             try await node.start()
             if let address = settings.admin {
-                let server = AdminServer(node: node, address: address, metrics: metrics, logger: logger)
+                let server = AdminServer(node: node, address: address, metrics: metrics, logger: logger, token: token)
                 admin = server
                 try await server.start()
             }
@@ -140,6 +147,9 @@ struct AgentCommand: Command {
             settings.swim = try overrides.applied(to: value.swimDefaults)
         }
         if arguments.flag("debug-faults") { settings.debugFaults = true }
+        if let tokenFile = arguments.value("admin-token-file") { settings.adminTokenFile = tokenFile }
+        if arguments.flag("admin-allow-remote") { settings.adminAllowRemote = true }
+        try settings.checkAdminAccess(field: admin == nil ? "admin" : "--admin")
         if let logLevel = arguments.value("log-level") {
             guard let value = LogLevel(rawValue: logLevel) else {
                 throw UsageError("--log-level must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(logLevel)\"")

@@ -6,12 +6,14 @@ import Glibc
 /// `chorus config nodes --config FILE`: the nodes of a cluster file, one per line, for scripts.
 struct ConfigNodesCommand: Command {
     static let words = ["config", "nodes"]
-    static let summary = "Print a cluster file's nodes: NAME, BIND, ADMIN, DATA_DIR (tab-separated)."
+    static let summary = "Print a cluster file's nodes: NAME, BIND, ADMIN, DATA_DIR, ADMIN_TOKEN_FILE (tab-separated)."
     static let help = """
         Usage: chorus config nodes --config FILE
 
-        Prints each node of the cluster file as NAME<TAB>BIND<TAB>ADMIN<TAB>DATA_DIR, with
-        data_dir made absolute. Exits 2 with the error if the file is wrong.
+        Prints each node of the cluster file as
+        NAME<TAB>BIND<TAB>ADMIN<TAB>DATA_DIR<TAB>ADMIN_TOKEN_FILE, with data_dir and the token
+        file made absolute; ADMIN_TOKEN_FILE is - when the node's admin API asks for no token.
+        Exits 2 with the error if the file is wrong.
 
         Options:
           --config FILE   a cluster file (YAML)
@@ -27,7 +29,8 @@ struct ConfigNodesCommand: Command {
     func run() async throws(CommandFailure) {
         let cluster = try loadOrExit(config)
         for node in cluster.nodes {
-            print([node.name, "\(node.bind)", "\(node.admin)", absolutePath(node.dataDir)].joined(separator: "\t"))
+            let tokenFile = cluster.adminTokenFile(of: node).map(absolutePath) ?? "-"
+            print([node.name, "\(node.bind)", "\(node.admin)", absolutePath(node.dataDir), tokenFile].joined(separator: "\t"))
         }
     }
 }

@@ -30,7 +30,7 @@ struct MembersCommand: Command {
     func run() async throws(CommandFailure) {
         let (address, answer) = try target.request("GET", "/v1/members")
         guard answer.status == 200 else {
-            throw CommandFailure(status: 1, "no answer from the admin API at \(address): HTTP \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+            throw CommandFailure(status: 1, "the admin API at \(address) answered HTTP \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
         }
         let body = answer.body
         if json {

@@ -43,4 +43,14 @@ struct UDPTests {
         #expect(try SocketAddress("[::1]:7000").description == "[::1]:7000")
         #expect(try SocketAddress("localhost:7000").description == "127.0.0.1:7000")
     }
+
+    @Test("given an address, then it is loopback only when only this machine reaches it", arguments: [
+        ("127.0.0.1:1", true), ("127.1.2.3:1", true), ("localhost:1", true), ("[::1]:1", true),
+        ("[0:0:0:0:0:0:0:1]:1", true), ("[::ffff:127.0.0.1]:1", true),
+        ("0.0.0.0:1", false), ("10.0.0.1:1", false), ("192.168.1.1:1", false), ("128.0.0.1:1", false),
+        ("[::]:1", false), ("[::2]:1", false), ("[::ffff:10.0.0.1]:1", false), ("[fe80::1]:1", false),
+    ])
+    func loopbackAddresses(text: String, expected: Bool) throws {
+        #expect(try SocketAddress(text).isLoopback == expected)
+    }
 }

@@ -23,13 +23,15 @@ public enum AdminClient {
                       contentType: http.value(forHTTPHeaderField: "Content-Type"))
     }
 
-    /// Sends `method` to `path` with a JSON `body` (if any); nil when nothing answers.
+    /// Sends `method` to `path` with a JSON `body` (if any) and the header fields `headers`; nil
+    /// when nothing answers.
     public static func send(_ admin: String, _ method: String, _ path: String, body: String? = nil,
-                            timeout: Double = 5) async -> Answer? {
+                            headers: [String: String] = [:], timeout: Double = 5) async -> Answer? {
         guard let url = URL(string: "http://\(admin)\(path)") else { return nil }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = timeout
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -10,8 +10,10 @@ import Testing
 /// The admin API served over real HTTP on a loopback port.
 @Suite("Admin API", .timeLimit(.minutes(1)))
 struct AdminAPITests {
-    /// Given a node and its admin server on a free loopback port, runs `body` with the address.
-    static func withAdmin(debugFaults: Bool = false, _ body: (String, ClusterNode) async throws -> Void) async throws {
+    /// Given a node and its admin server on a free loopback port (asking for `token`, if any),
+    /// runs `body` with the address.
+    static func withAdmin(debugFaults: Bool = false, token: AdminToken? = nil,
+                          _ body: (String, ClusterNode) async throws -> Void) async throws {
         let ports = try FreePorts.take(2)
         let port = ports[0]
         let settings = NodeSettings(cluster: "test", name: "n1", bind: try SocketAddress(host: "127.0.0.1", port: ports[1]),
@@ -20,7 +22,7 @@ struct AdminAPITests {
         let node = try ClusterNode(settings: settings)
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(name: "chorus_test_total").increment()
-        let admin = AdminServer(node: node, address: settings.admin!, metrics: registry, logger: Logger(label: "test"))
+        let admin = AdminServer(node: node, address: settings.admin!, metrics: registry, logger: Logger(label: "test"), token: token)
         try await admin.start()
         let address = "127.0.0.1:\(port)"
         #expect(admin.boundAddress?.description == address)
@@ -178,8 +180,8 @@ struct AdminAPITests {
     @Test("given a node without debug_faults, then the fault endpoints answer 403 with a JSON error")
     func faultsOffByDefault() async throws {
         try await Self.withAdmin { address, _ in
-            for method in ["PUT", "DELETE"] {
-                let answer = try #require(await AdminClient.send(address, method, "/v1/debug/faults", body: "{\"loss\": 0.5}"))
+            for (method, body) in [("PUT", "{\"loss\": 0.5}"), ("DELETE", nil)] {
+                let answer = try #require(await AdminClient.send(address, method, "/v1/debug/faults", body: body))
                 #expect(answer.status == 403)
                 let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(answer.body.utf8))
                 #expect(error.error == "forbidden")
@@ -210,10 +212,13 @@ struct AdminAPITests {
         }
     }
 
-    /// Sends one request with `Connection: close` over a raw socket and returns the answer.
-    static func rawAnswer(_ address: String, _ method: String, _ path: String, body: String = "") async throws -> RawAnswer {
+    /// Sends one request with `Connection: close` (and the header lines `headers`) over a raw
+    /// socket and returns the answer.
+    static func rawAnswer(_ address: String, _ method: String, _ path: String, body: String = "",
+                          headers: [String] = []) async throws -> RawAnswer {
         let socket = try RawSocket(try SocketAddress(address))
-        socket.send("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let fields = headers.map { $0 + "\r\n" }.joined()
+        socket.send("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n\(fields)Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         let received = await socket.readToEnd()
         #expect(received.closed, "the server closes after a Connection: close answer")
         let answers = RawAnswer.all(in: received.text)

@@ -191,6 +191,58 @@ struct ClusterConfigTests {
         }
     }
 
+    @Test("given admin_token_file at cluster level and per node, then the node's own file wins, and a node with neither asks for no token")
+    func adminTokenFile() throws {
+        let yaml = Self.valid
+            .replacingOccurrences(of: "nodes:\n", with: "admin_token_file: secrets/cluster.token\nnodes:\n")
+            .replacingOccurrences(of: "    data_dir: .chorus/local-3/n2", with: "    data_dir: .chorus/local-3/n2\n    admin_token_file: /etc/chorus/n2.token")
+        let config = try ClusterConfig.parse(yaml: yaml)
+        #expect(try NodeSettings(config: config, node: "n1").adminTokenFile == "secrets/cluster.token")
+        #expect(try NodeSettings(config: config, node: "n2").adminTokenFile == "/etc/chorus/n2.token")
+        #expect(try NodeSettings(config: try ClusterConfig.parse(yaml: Self.valid), node: "n1").adminTokenFile == nil)
+        Self.expectRefused(Self.valid.replacingOccurrences(of: "nodes:\n", with: "admin_token_file: 7\nnodes:\n"),
+                           field: "admin_token_file", problem: "expected a non-empty string")
+        Self.expectRefused(Self.valid.replacingOccurrences(of: "nodes:\n", with: "admin_token_file: \"\"\nnodes:\n"),
+                           field: "admin_token_file", problem: "expected a non-empty string")
+    }
+
+    /// The admin API is loopback by default: another address needs admin_allow_remote and a token.
+    @Test("given an admin address, then a non-loopback one is refused unless admin_allow_remote and a token file are set", arguments: [
+        ("127.0.0.2:8301", "", nil),
+        ("\"[::1]:8301\"", "", nil),
+        ("localhost:8301", "", nil),
+        ("0.0.0.0:8301", "", "is not a loopback address, and the admin API is loopback only by default"),
+        ("10.1.2.3:8301", "admin_token_file: t.token", "set admin_allow_remote: true"),
+        ("0.0.0.0:8301", "admin_allow_remote: true", "admin_allow_remote needs admin_token_file"),
+        ("\"[::]:8301\"", "admin_allow_remote: true\nadmin_token_file: t.token", nil),
+        ("0.0.0.0:8301", "admin_allow_remote: true\nadmin_token_file: t.token", nil),
+    ] as [(String, String, String?)])
+    func nonLoopbackAdmin(admin: String, access: String, problem: String?) throws {
+        let yaml = Self.valid
+            .replacingOccurrences(of: "nodes:\n", with: access.isEmpty ? "nodes:\n" : access + "\nnodes:\n")
+            .replacingOccurrences(of: "admin: 127.0.0.1:8301", with: "admin: \(admin)")
+        guard let problem else {
+            let config = try ClusterConfig.parse(yaml: yaml)
+            #expect(config.nodes[0].admin == (try SocketAddress(admin.replacingOccurrences(of: "\"", with: ""))))
+            return
+        }
+        Self.expectRefused(yaml, field: "nodes[0].admin", problem: problem)
+    }
+
+    @Test("given admin_allow_remote and a token file for one node only, then only that node may listen beyond loopback")
+    func perNodeAllowRemote() throws {
+        let allowed = Self.valid
+            .replacingOccurrences(of: "admin: 127.0.0.1:8302", with: "admin: 0.0.0.0:8302\n    admin_allow_remote: true\n    admin_token_file: n2.token")
+        let config = try ClusterConfig.parse(yaml: allowed)
+        let n2 = try NodeSettings(config: config, node: "n2")
+        #expect(n2.adminAllowRemote && n2.adminTokenFile == "n2.token")
+        #expect(try NodeSettings(config: config, node: "n1").adminAllowRemote == false)
+        let refused = allowed.replacingOccurrences(of: "admin: 127.0.0.1:8301", with: "admin: 0.0.0.0:8301")
+        Self.expectRefused(refused, field: "nodes[0].admin", problem: "not a loopback address")
+        Self.expectRefused(Self.valid.replacingOccurrences(of: "nodes:\n", with: "admin_allow_remote: yes\nnodes:\n"),
+                           field: "admin_allow_remote", problem: "expected true or false")
+    }
+
     /// Applies one edit to the valid file: a top-level key replaced, or a key of the first node.
     static func broken(by edit: String) -> String {
         let key = String(edit.split(separator: ":")[0])

@@ -11,9 +11,9 @@
 #   ensure_swift_on_path            put /opt/swift/usr/bin on PATH when swift is not found
 #   swift_scratch_args              the --scratch-path arguments for swift build/test
 #   CHORUS_RELEASE_FLAGS            swift build flags of every release build
-#   http_get URL                    body of a 2xx answer, fails otherwise
+#   http_get URL [TOKEN_FILE]       body of a 2xx answer, fails otherwise (TOKEN_FILE: bearer token)
 #   json_field NAME                 a top-level string/number field of the JSON on stdin
-#   wait_for_http URL SECS          poll URL until it answers 2xx or SECS pass
+#   wait_for_http URL SECS [TOKEN_FILE]  poll URL until it answers 2xx or SECS pass
 
 if [[ -n "${CHORUS_COMMON_SH_LOADED:-}" ]]; then
     return 0
@@ -168,10 +168,20 @@ swift_scratch_dir() {
 # HTTP
 # ---------------------------------------------------------------------------
 
-# http_get URL: print the body of a 2xx answer; fail (status 1) on no answer,
-# a timeout (1 s by default, CHORUS_HTTP_TIMEOUT) or a non-2xx status.
+# http_get URL [TOKEN_FILE]: print the body of a 2xx answer; fail (status 1) on
+# no answer, a timeout (1 s by default, CHORUS_HTTP_TIMEOUT) or a non-2xx status.
+# With TOKEN_FILE (a node's admin_token_file; '-' or empty for none) it sends
+# `Authorization: Bearer <token>`, handed to curl on stdin so that the token
+# never shows in a process list.
 http_get() {
-    curl --silent --fail --max-time "${CHORUS_HTTP_TIMEOUT:-1}" "$1" 2>/dev/null
+    local url="$1" token_file="${2:--}" token
+    if [[ "$token_file" == - ]]; then
+        curl --silent --fail --max-time "${CHORUS_HTTP_TIMEOUT:-1}" "$url" 2>/dev/null
+        return
+    fi
+    token="$(tr -d ' \t\r\n' <"$token_file" 2>/dev/null)" || return 1
+    printf 'header = "Authorization: Bearer %s"\n' "$token" |
+        curl --config - --silent --fail --max-time "${CHORUS_HTTP_TIMEOUT:-1}" "$url" 2>/dev/null
 }
 
 # json_field NAME: print the top-level field NAME of the JSON object on stdin
@@ -187,16 +197,17 @@ print("" if value is None else value)
 ' "$1"
 }
 
-# wait_for_http URL SECONDS: poll URL every 0.2 s until it answers 2xx.
+# wait_for_http URL SECONDS [TOKEN_FILE]: poll URL every 0.2 s until it
+# answers 2xx (with TOKEN_FILE's bearer token, as http_get).
 # Returns 0 when it answered, 1 when SECONDS passed first.
 wait_for_http() {
-    local url="$1" seconds="$2"
+    local url="$1" seconds="$2" token_file="${3:--}"
     local deadline=$((SECONDS + seconds))
     while ((SECONDS < deadline)); do
-        if http_get "$url" >/dev/null; then
+        if http_get "$url" "$token_file" >/dev/null; then
             return 0
         fi
         sleep 0.2
     done
-    http_get "$url" >/dev/null
+    http_get "$url" "$token_file" >/dev/null
 }

@@ -16,6 +16,8 @@ import Glibc
 ///   probe_interval: 1s
 /// debug_faults: false      # optional: allow fault injection through the admin API
 /// recorder_journal: false  # optional: admin API recorders also append what they get to data_dir
+/// admin_token_file: admin.token  # optional: the admin API asks for this bearer token (also per node)
+/// admin_allow_remote: false      # optional: allow a non-loopback admin address (needs a token; also per node)
 /// stores:                  # optional: replication timers and durability (see StoresOverrides)
 ///   durability: process_crash
 /// nodes:
@@ -41,10 +43,16 @@ public struct ClusterConfig: Sendable, Equatable {
     public var swim: SWIMSettings
     /// Replication timers and durability over the profile's (`stores:`).
     public var stores: StoresOverrides = StoresOverrides()
+    /// The file holding the bearer token every node's admin API asks for (`admin_token_file:`);
+    /// a node may name its own. Relative paths are taken from the current directory.
+    public var adminTokenFile: String?
+    /// Whether admin addresses other than loopback are allowed (`admin_allow_remote:`); a node
+    /// may say otherwise. See `AdminAccess.check`.
+    public var adminAllowRemote: Bool = false
 
     /// Fields a file may hold; anything else is refused (a typo must not pass silently).
     static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults",
-                                           "recorder_journal", "stores"]
+                                           "recorder_journal", "stores", "admin_token_file", "admin_allow_remote"]
 
     /// The node called `name`, or an error listing the names there are.
     public func node(named name: String) throws(ConfigError) -> NodeConfig {
@@ -53,6 +61,13 @@ public struct ClusterConfig: Sendable, Equatable {
         }
         return node
     }
+
+    /// The token file of `node`'s admin API: its own `admin_token_file`, else the cluster's.
+    public func adminTokenFile(of node: NodeConfig) -> String? { node.adminTokenFile ?? adminTokenFile }
+
+    /// Whether `node`'s admin address may be other than loopback: its own `admin_allow_remote`,
+    /// else the cluster's.
+    public func adminAllowRemote(of node: NodeConfig) -> Bool { node.adminAllowRemote ?? adminAllowRemote }
 
     /// Loads and validates a YAML file.
     public static func load(path: String) throws(ConfigError) -> ClusterConfig {
@@ -86,6 +101,8 @@ public struct ClusterConfig: Sendable, Equatable {
         let debugFaults = try fields.boolean("debug_faults") ?? false
         let recorderJournal = try fields.boolean("recorder_journal") ?? false
         let stores = try fields.mapping("stores").map { fields throws(ConfigError) in try StoresOverrides(fields) } ?? StoresOverrides()
+        let adminTokenFile = try fields.optionalString("admin_token_file")
+        let adminAllowRemote = try fields.boolean("admin_allow_remote") ?? false
         let nodeMaps = try fields.list("nodes")
         guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
         var nodes: [NodeConfig] = []
@@ -103,12 +120,18 @@ public struct ClusterConfig: Sendable, Equatable {
         var config = ClusterConfig(cluster: cluster, profile: profile, logLevel: logLevel, seeds: seeds, nodes: nodes,
                                    membership: membership, debugFaults: debugFaults, recorderJournal: recorderJournal, swim: swim)
         config.stores = stores
+        config.adminTokenFile = adminTokenFile
+        config.adminAllowRemote = adminAllowRemote
+        for (index, node) in nodes.enumerated() {
+            try AdminAccess.check(admin: node.admin, allowRemote: config.adminAllowRemote(of: node),
+                                  tokenFile: config.adminTokenFile(of: node), field: "nodes[\(index)].admin")
+        }
         return config
     }
 
-    /// The file at `path` as UTF-8 text, at most 1 MiB (a cluster file is a few KiB).
-    static func readText(path: String) throws(ConfigError) -> String {
-        let limit = 1 << 20
+    /// The file at `path` as UTF-8 text, at most `limit` bytes (a cluster file is a few KiB);
+    /// `what` names the file a larger one was taken for.
+    static func readText(path: String, limit: Int = 1 << 20, what: String = "a cluster file") throws(ConfigError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConfigError(field: path, problem: "cannot read the file (\(errnoDescription(errno)))") }
         defer { close(fd) }
@@ -122,7 +145,7 @@ public struct ClusterConfig: Sendable, Equatable {
             }
             if count == 0 { break }
             bytes += chunk.prefix(count)
-            guard bytes.count <= limit else { throw ConfigError(field: path, problem: "larger than \(limit) bytes; is it a cluster file?") }
+            guard bytes.count <= limit else { throw ConfigError(field: path, problem: "larger than \(limit) bytes; is it \(what)?") }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(field: path, problem: "not UTF-8 text")
@@ -153,8 +176,12 @@ public struct NodeConfig: Sendable, Equatable {
     public var dataDir: String
     /// This node's `debug_faults:`, when it differs from the cluster's.
     public var debugFaults: Bool?
+    /// This node's `admin_token_file:`, when it differs from the cluster's.
+    public var adminTokenFile: String?
+    /// This node's `admin_allow_remote:`, when it differs from the cluster's.
+    public var adminAllowRemote: Bool?
 
-    static let knownKeys: Set<String> = ["name", "bind", "admin", "data_dir", "debug_faults"]
+    static let knownKeys: Set<String> = ["name", "bind", "admin", "data_dir", "debug_faults", "admin_token_file", "admin_allow_remote"]
 
     public init(name: String, bind: SocketAddress, admin: SocketAddress, dataDir: String, debugFaults: Bool? = nil) {
         self.name = name
@@ -171,6 +198,8 @@ public struct NodeConfig: Sendable, Equatable {
         admin = try fields.address("admin")
         dataDir = try fields.string("data_dir")
         debugFaults = try fields.boolean("debug_faults")
+        adminTokenFile = try fields.optionalString("admin_token_file")
+        adminAllowRemote = try fields.boolean("admin_allow_remote")
     }
 }
 
@@ -203,6 +232,11 @@ struct ConfigFields {
             throw ConfigError(field: fieldPath(key), problem: "expected a non-empty string, found \(describe(value))")
         }
         return text
+    }
+
+    /// A non-empty string, or nil when the key is absent.
+    func optionalString(_ key: String) throws(ConfigError) -> String? {
+        map[key] == nil ? nil : try string(key)
     }
 
     func name(_ key: String) throws(ConfigError) -> String {

@@ -12,8 +12,15 @@ public struct NodeSettings: Sendable, Equatable {
     public var name: String
     /// Node-to-node address (UDP and TCP).
     public var bind: SocketAddress
-    /// The HTTP admin API address; `nil` runs no admin API (embedded nodes).
+    /// The HTTP admin API address; `nil` runs no admin API (embedded nodes). Loopback unless
+    /// `adminAllowRemote` (see `AdminAccess.check`).
     public var admin: SocketAddress?
+    /// The file holding the bearer token the admin API asks for on every endpoint but
+    /// `GET /v1/health` (`admin_token_file:`); nil asks for none.
+    public var adminTokenFile: String?
+    /// Whether `admin` may be an address other machines reach (`admin_allow_remote:`); it then
+    /// needs `adminTokenFile`.
+    public var adminAllowRemote: Bool = false
     /// Addresses to join at start; this node's own address is skipped.
     public var seeds: [SocketAddress]
     /// Where durable state lives.
@@ -67,5 +74,14 @@ public struct NodeSettings: Sendable, Equatable {
         replication = config.stores.applied(to: config.profile.replicationDefaults)
         storeDurability = config.stores.durability ?? .processCrash
         if let records = config.stores.compactionRecords { storeCompactionRecords = records }
+        adminTokenFile = config.adminTokenFile(of: node)
+        adminAllowRemote = config.adminAllowRemote(of: node)
+    }
+
+    /// `AdminAccess.check` on these settings (after flags changed them); `field` names where the
+    /// admin address came from.
+    public func checkAdminAccess(field: String = "admin") throws(ConfigError) {
+        guard let admin else { return }
+        try AdminAccess.check(admin: admin, allowRemote: adminAllowRemote, tokenFile: adminTokenFile, field: field)
     }
 }

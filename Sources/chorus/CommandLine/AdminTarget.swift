@@ -4,15 +4,18 @@ import ChorusLoop
 
 /// The running node a command asks through its admin API: `--admin HOST:PORT`, or
 /// `--config FILE --node NAME` to find the address in a cluster file, and `--timeout SECONDS`.
+/// The bearer token it presents is the one in `--token-file FILE`, else the one in the node's
+/// `admin_token_file` when the node comes from `--config`.
 struct AdminTarget: Sendable {
-    static let options: [OptionSpec] = [.value("admin"), .value("config"), .value("node"), .value("timeout")]
+    static let options: [OptionSpec] = [.value("admin"), .value("config"), .value("node"), .value("timeout"), .value("token-file")]
 
     /// The help lines of `options`, their descriptions starting at `column`.
     static func help(column: Int = 23) -> String {
         [("--admin HOST:PORT", "the node's admin address"),
          ("--config FILE", "a cluster file (YAML); with --node, finds the admin address"),
          ("--node NAME", "the node of --config to ask"),
-         ("--timeout SECONDS", "seconds to wait for the answer (default 3)")]
+         ("--timeout SECONDS", "seconds to wait for the answer (default 3)"),
+         ("--token-file FILE", "the admin API's bearer token (default: the node's admin_token_file)")]
             .map { option, text in "  " + option + String(repeating: " ", count: max(2, column - 2 - option.count)) + text }
             .joined(separator: "\n")
     }
@@ -21,11 +24,13 @@ struct AdminTarget: Sendable {
     let config: String?
     let node: String?
     let timeout: Double
+    let tokenFile: String?
 
     init(_ arguments: Arguments) throws(UsageError) {
         admin = arguments.value("admin")
         config = arguments.value("config")
         node = arguments.value("node")
+        tokenFile = arguments.value("token-file")
         let timeoutText = arguments.value("timeout") ?? "3"
         guard let timeout = Double(timeoutText), timeout > 0, timeout <= 3600 else {
             throw UsageError("--timeout must be a number of seconds above 0, not \"\(timeoutText)\"")
@@ -50,13 +55,34 @@ struct AdminTarget: Sendable {
         }
     }
 
+    /// The token to present: `--token-file`'s, else the node's `admin_token_file` from
+    /// `--config`; nil when neither names one. A file that cannot be read exits 2.
+    func token() throws(CommandFailure) -> AdminToken? {
+        var path = tokenFile
+        if path == nil, let config, let node {
+            let cluster = try loadOrExit(config)
+            do {
+                path = cluster.adminTokenFile(of: try cluster.node(named: node))
+            } catch {
+                throw CommandFailure(status: 2, "\(error)")
+            }
+        }
+        do {
+            return try path.map { path throws(ConfigError) in try AdminToken(file: path) }
+        } catch {
+            throw CommandFailure(status: 2, "\(error)")
+        }
+    }
+
     /// Sends `method path` (with a JSON `body`) and returns the answer, whatever its status;
     /// waits `extraSeconds` more than `--timeout`. No answer exits 1 with the reason.
     func request(_ method: String, _ path: String, body: JSONValue? = nil,
                  extraSeconds: Double = 0) throws(CommandFailure) -> (address: SocketAddress, answer: AdminHTTPClient.Answer) {
         let address = try address()
+        let headers = try token().map { [("Authorization", $0.authorization)] } ?? []
         do {
-            return (address, try AdminHTTPClient.request(method, path, to: address, body: body?.serialized(), timeout: timeout + extraSeconds))
+            return (address, try AdminHTTPClient.request(method, path, to: address, body: body?.serialized(), headers: headers,
+                                                         timeout: timeout + extraSeconds))
         } catch {
             throw CommandFailure(status: 1, "no answer from the admin API at \(address): \(error)")
         }
