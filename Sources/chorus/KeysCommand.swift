@@ -99,70 +99,57 @@ struct KeysListCommand: KeysCommand {
     }
 }
 
-/// `chorus keys install|use|remove KEY`: one step of a rotation on one node or every node.
-struct KeyChange {
-    static let positionals = ["KEY"]
-    static func help(_ words: String, _ text: String) -> String {
-        """
-        Usage: chorus keys \(words) KEY (--config FILE [--node NAME] | --admin HOST:PORT) [--json]
+/// One step of a rotation: `chorus keys install|use|remove KEY`.
+protocol RotationStep {
+    static var word: String { get }
+    static var summary: String { get }
+    /// What the step does to one node's keyring.
+    static var effect: String { get }
+}
 
-        \(text)
+enum InstallStep: RotationStep {
+    static let word = "install"
+    static let summary = "Add a key the nodes open traffic with (rotation step 1)."
+    static let effect = "Adds KEY to the keyring: the node opens what is sealed with it."
+}
+
+enum UseStep: RotationStep {
+    static let word = "use"
+    static let summary = "Seal with an installed key from now on (rotation step 2)."
+    static let effect = "Makes the installed KEY the primary: the node seals with it."
+}
+
+enum RemoveStep: RotationStep {
+    static let word = "remove"
+    static let summary = "Remove a key that is no longer primary (rotation step 3)."
+    static let effect = "Removes KEY, which must not be the primary: what is sealed with it no longer opens."
+}
+
+/// `chorus keys install|use|remove KEY` on one node or every node of a cluster file
+/// (`POST /v1/keys/install|use|remove`).
+struct KeysChangeCommand<Step: RotationStep>: KeysCommand {
+    static var words: [String] { ["keys", Step.word] }
+    static var summary: String { Step.summary }
+    static var help: String {
+        """
+        Usage: chorus keys \(Step.word) KEY (--config FILE [--node NAME] | --admin HOST:PORT) [--json]
+
+        \(Step.effect)
 
         A rotation without downtime: install the new key on every node, then use it on every
         node, then remove the old one from every node. With --config alone each step runs on
         every node of the file; a node that fails is reported and the others still run (exit 1).
+
+        Options:
+        \(targetHelp)
         """
     }
-}
-
-struct KeysInstallCommand: KeysCommand {
-    static let words = ["keys", "install"]
-    static let summary = "Add a key the nodes open traffic with (rotation step 1)."
-    static let help = KeyChange.help("install", "Adds KEY to the keyring: the node opens what is sealed with it.") + "\n\nOptions:\n\(targetHelp)"
-    static let options = targetOptions
-    static let positionals = KeyChange.positionals
+    static var options: [OptionSpec] { targetOptions }
+    static var positionals: [String] { ["KEY"] }
     let targets: [AdminTarget]
     let json: Bool
     let method = "POST"
-    let path = "/v1/keys/install"
-    let body: JSONValue?
-
-    init(_ arguments: Arguments) throws(UsageError) {
-        targets = try AdminTarget.everyNode(arguments)
-        json = arguments.flag("json")
-        body = ["key": .string(arguments.positional[0])]
-    }
-}
-
-struct KeysUseCommand: KeysCommand {
-    static let words = ["keys", "use"]
-    static let summary = "Seal with an installed key from now on (rotation step 2)."
-    static let help = KeyChange.help("use", "Makes the installed KEY the primary: the node seals with it.") + "\n\nOptions:\n\(targetHelp)"
-    static let options = targetOptions
-    static let positionals = KeyChange.positionals
-    let targets: [AdminTarget]
-    let json: Bool
-    let method = "POST"
-    let path = "/v1/keys/use"
-    let body: JSONValue?
-
-    init(_ arguments: Arguments) throws(UsageError) {
-        targets = try AdminTarget.everyNode(arguments)
-        json = arguments.flag("json")
-        body = ["key": .string(arguments.positional[0])]
-    }
-}
-
-struct KeysRemoveCommand: KeysCommand {
-    static let words = ["keys", "remove"]
-    static let summary = "Remove a key that is no longer primary (rotation step 3)."
-    static let help = KeyChange.help("remove", "Removes KEY, which must not be the primary: what is sealed with it no longer opens.") + "\n\nOptions:\n\(targetHelp)"
-    static let options = targetOptions
-    static let positionals = KeyChange.positionals
-    let targets: [AdminTarget]
-    let json: Bool
-    let method = "POST"
-    let path = "/v1/keys/remove"
+    var path: String { "/v1/keys/\(Step.word)" }
     let body: JSONValue?
 
     init(_ arguments: Arguments) throws(UsageError) {
