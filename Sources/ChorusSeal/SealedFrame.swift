@@ -18,9 +18,11 @@ import Foundation
 ///   however many frames are sent (random 96-bit nonces would wear a key out after about 2^32).
 /// - The receiver picks the key by its id and derives the sender's subkey once (`Opener` keeps
 ///   them).
-/// - Not guaranteed: protection against replay. A captured frame sent again opens again; the
-///   protocols above are idempotent (joins of states, numbered group deltas, broadcasts dropped
-///   as duplicates by event id) so a replay changes nothing lasting, but it is not refused here.
+/// - A frame whose counter this receiver has opened before from the same sender is refused as a
+///   replay (`ReplayWindow`: the last 4096 counters of each sender). Not guaranteed: a replay of
+///   a frame older than the window is refused too, but one recorded before the receiver started,
+///   or before it forgot the sender (past 4096 senders, or when the sender's key is removed),
+///   opens again.
 public enum SealedFrame {
     /// Key id, salt and counter.
     public static let prefixSize = 4 + 16 + 8
@@ -103,9 +105,9 @@ public struct Sealer: Sendable {
 public struct Opener: Sendable {
     private let cluster: [UInt8]
     private var keyring: Keyring
-    /// Senders' subkeys, by key id and salt; emptied when it grows past `maxSubkeys` (a sender
-    /// comes back at the cost of one derivation).
-    private var subkeys: [SubkeyTag: SymmetricKey] = [:]
+    /// Senders' subkeys and replay windows, by key id and salt; emptied when it grows past
+    /// `maxSubkeys` (a sender comes back at the cost of one derivation).
+    private var senders: [SubkeyTag: (subkey: SymmetricKey, window: ReplayWindow)] = [:]
     private var associated: [UInt8]
     static let maxSubkeys = 4096
 
@@ -126,10 +128,11 @@ public struct Opener: Sendable {
         associated = [UInt8](repeating: 0, count: FrameHeader.size + SealedFrame.prefixSize) + self.cluster
     }
 
-    /// Opens with these keys from now on (a removed key's senders no longer open).
+    /// Opens with these keys from now on (a removed key's senders no longer open; the others
+    /// keep their replay windows).
     public mutating func update(_ keyring: Keyring) {
         self.keyring = keyring
-        subkeys.removeAll()
+        senders = senders.filter { tag, _ in keyring.key(withID: KeyID(rawValue: tag.key)) != nil }
     }
 
     /// The inner frame of a sealed frame (`sealed` is the whole frame, header included, and its
@@ -143,20 +146,23 @@ public struct Opener: Sendable {
         let counter = UInt64(bigEndian: sealed.loadUnaligned(fromByteOffset: 28, as: UInt64.self))
         let tag = SubkeyTag(key: keyID.rawValue, salt: salt)
         let subkey: SymmetricKey
-        if let known = subkeys[tag] {
-            subkey = known
+        if let known = senders[tag] {
+            guard known.window.isFresh(counter) else { throw .replayed(counter) }
+            subkey = known.subkey
         } else {
             guard let key = keyring.key(withID: keyID) else { throw .unknownKey(keyID) }
-            if subkeys.count >= Self.maxSubkeys { subkeys.removeAll() }
+            if senders.count >= Self.maxSubkeys { senders.removeAll() }
             subkey = SealedFrame.subkey(key, salt: UnsafeRawBufferPointer(rebasing: sealed[12..<28]))
-            subkeys[tag] = subkey
+            senders[tag] = (subkey, ReplayWindow())
         }
         associated.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: sealed[0..<start])) }
         do {
             let box = try AES.GCM.SealedBox(nonce: SealedFrame.nonce(counter),
                                             ciphertext: UnsafeRawBufferPointer(rebasing: sealed[start..<(sealed.count - SealedFrame.tagSize)]),
                                             tag: UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - SealedFrame.tagSize)...]))
-            return Array(try AES.GCM.open(box, using: subkey, authenticating: associated))
+            let opened = Array(try AES.GCM.open(box, using: subkey, authenticating: associated))
+            senders[tag]?.window.accept(counter)
+            return opened
         } catch {
             throw .unauthentic
         }

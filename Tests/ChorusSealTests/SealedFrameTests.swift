@@ -98,6 +98,42 @@ struct SealedFrameTests {
         #expect(refused == .failure(.unknownKey(Self.key.id)))
     }
 
+    @Test("given a frame opened once, when the same bytes come again, then they are refused as a replay; later frames still open, even out of order")
+    func replayRefused() throws {
+        var sealer = Self.sealer(Keyring(primary: Self.key))
+        var opener = Opener(keyring: Keyring(primary: Self.key), cluster: "c1")
+        let frames = (0..<5).map { _ in sealer.seal(Self.frame) }
+        func open(_ sealed: [UInt8]) -> Result<[UInt8], SealError> {
+            sealed.withUnsafeBytes { bytes in Result { () throws(SealError) in try opener.open(bytes) } }
+        }
+        #expect(try open(frames[0]).get() == Self.frame)
+        #expect(open(frames[0]) == .failure(.replayed(1)))
+        #expect(try open(frames[3]).get() == Self.frame, "a later frame")
+        #expect(try open(frames[1]).get() == Self.frame, "an earlier one not seen yet, within the window")
+        #expect(open(frames[3]) == .failure(.replayed(4)))
+        var forged = frames[2]
+        forged[forged.count - 1] ^= 1
+        #expect(open(forged) == .failure(.unauthentic))
+        #expect(try open(frames[2]).get() == Self.frame, "a forged copy did not use up its counter")
+    }
+
+    @Test("given a replay window, then each counter is fresh once, counters far below the highest are refused, and a big jump forgets the old marks")
+    func replayWindow() {
+        var window = ReplayWindow()
+        #expect(!window.isFresh(0))
+        for counter: UInt64 in [1, 3, 2, 64, 65, 200] {
+            #expect(window.isFresh(counter), "\(counter)")
+            window.accept(counter)
+            #expect(!window.isFresh(counter), "\(counter) again")
+        }
+        #expect(window.isFresh(4) && window.isFresh(63) && !window.isFresh(65))
+        window.accept(200 + ReplayWindow.size)
+        #expect(!window.isFresh(200), "below the window now")
+        #expect(window.isFresh(300 + ReplayWindow.size - 64))
+        window.accept(300 + ReplayWindow.size - 64)
+        #expect(!window.isFresh(300 + ReplayWindow.size - 64))
+    }
+
     @Test("given keys in base64, then a key is 32 bytes exactly, shows only its id, and a keyring file reads back as written")
     func keysAndFiles() throws {
         let key = ClusterKey.generate()
