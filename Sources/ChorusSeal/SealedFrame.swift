@@ -1,6 +1,12 @@
 import ChorusWire
 import Crypto
+// DataProtocol, which swift-crypto takes: from FoundationEssentials where there is one (not the
+// whole of Foundation, with its ICU data, in every node).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The envelope of every node-to-node packet and frame when the cluster has a keyring: the frame,
 /// header and all, encrypted and authenticated with AES-256-GCM inside a frame of type `sealed`.
