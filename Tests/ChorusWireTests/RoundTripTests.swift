@@ -94,6 +94,7 @@ import Testing
         #expect(MessageType.hello.rawValue == 1)
         #expect(MessageType.ping.rawValue == 2)
         #expect(MessageType.pong.rawValue == 3)
+        #expect(MessageType.sealed.rawValue == 0x40)
         #expect(MessageType.transportProbe.rawValue == 0x7F)
     }
 

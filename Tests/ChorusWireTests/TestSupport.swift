@@ -112,6 +112,7 @@ let sampleMessages: [Message] = [
                                                             tags: ["a", "ノード"], timestamp: -1, epochMicros: .max,
                                                             dataContentType: "application/octet-stream", metadataContentType: "")),
     ])),
+    .sealed(Array(0 ..< 60)),
     .transportProbe([]),
     .transportProbe([0xC4]),
     .transportProbe(Array(0 ... 255)),
