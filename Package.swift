@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusAdmin", "ChorusTestSupport"]),
         // NodeStorage and StorageWriter on temporary directories: reopening, refusals, group commit.
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusExamplesTests", dependencies: ["ChorusExamples", "ChorusTestSupport"]),

@@ -1,27 +1,24 @@
 import ChorusMembership
-import ChorusWire
-import CoreMetrics
 
-/// The membership protocol's Prometheus metrics:
-/// - `chorus_members{status}`: members by status as this node sees them, itself included;
-/// - `chorus_membership_probes_total`: direct probes sent;
-/// - `chorus_membership_suspicions_total`: members this node came to suspect;
-/// - `chorus_membership_deaths_total`: members this node came to consider dead;
-/// - `chorus_membership_undeliverable_total{refused}`: stream messages that found no listener.
-struct MembershipMetrics {
-    private let byStatus: [MemberStatus: Gauge] = Dictionary(uniqueKeysWithValues: MemberStatus.allCases.map {
-        ($0, Gauge(label: "chorus_members", dimensions: [("status", $0.description)]))
-    })
-    let probes = Counter(label: "chorus_membership_probes_total")
-    let suspicions = Counter(label: "chorus_membership_suspicions_total")
-    let deaths = Counter(label: "chorus_membership_deaths_total")
-    let refused = Counter(label: "chorus_membership_undeliverable_total", dimensions: [("refused", "true")])
-    let unreachable = Counter(label: "chorus_membership_undeliverable_total", dimensions: [("refused", "false")])
+/// What the membership protocol of a node shows and did since the node started: its members by
+/// status, the protocol's counts (`SWIMInstance.Counters`), the events it reported, Lifeguard's
+/// local health. Counted on the failure-detector loop, read at scrape time (`ClusterNode.figures()`).
+public struct MembershipFigures: Sendable, Equatable {
+    /// Members by status as this node sees them, itself included; a status no member has is 0.
+    public var members: [MemberStatus: Int] = [:]
+    /// Probes, indirect probes, failed probes and refutations.
+    public var counters = SWIMInstance.Counters()
+    /// Members this node came to suspect.
+    public var suspicions: UInt64 = 0
+    /// Members this node came to consider dead.
+    public var deaths: UInt64 = 0
+    /// Lifeguard's local health score (0 is healthy): this node's probe intervals and timeouts are
+    /// stretched by the score + 1.
+    public var localHealth = 0
+    /// Stream messages (syncs, fallback pings) that found no listener (the process is gone), and
+    /// those that could not get through otherwise.
+    public var undeliverableRefused: UInt64 = 0
+    public var undeliverableUnreachable: UInt64 = 0
 
-    /// Records how many members have each status.
-    func record(_ members: some Sequence<Member>) {
-        var counts: [MemberStatus: Int] = [:]
-        for member in members { counts[member.state.status, default: 0] += 1 }
-        for (status, gauge) in byStatus { gauge.record(counts[status] ?? 0) }
-    }
+    public init() {}
 }

@@ -33,11 +33,11 @@ public final class ClusterNode: Sendable {
     /// This node as a member: name, uid and generation (wall-clock nanoseconds at start, so that
     /// a restart is newer than the run it replaces).
     public let memberID: MemberID
-    private let failureDetectorLoop: EventLoop
-    private let dataLoop: EventLoop
+    let failureDetectorLoop: EventLoop
+    let dataLoop: EventLoop
     private let links: PeerLinks
     private let datagrams: DatagramEndpoint
-    private let membership: MembershipShell
+    let membership: MembershipShell
     let groups: GroupsShell
     /// Emitter names per subscription (`persistEmitters`, `retrieveEmitters`).
     let emitterRegistry = EmitterRegistry()
