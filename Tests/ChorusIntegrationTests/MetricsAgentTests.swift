@@ -170,3 +170,34 @@ struct MetricsAgentTests {
         await cluster.stopAll()
     }
 }
+
+extension MetricsAgentTests {
+    @Test("given two agents, then chorus top --config prints a table per interval with each node's members and figures, rates from the second table on; an address that does not answer is a row saying so")
+    func topCommand() async throws {
+        let cluster = try MembershipTests.Cluster(count: 2, name: "top")
+        try await cluster.startAll()
+        #expect(await MembershipTests.eventually(cluster.admins[0], MembershipTests.allAlive(2)))
+        #expect(await MembershipTests.eventually(cluster.admins[1], MembershipTests.allAlive(2)))
+
+        let top = try AgentProcess(["top", "--config", cluster.config, "--count", "2", "--interval", "0.3"], in: cluster.dir)
+        #expect(await top.waitForExit() == 0, "\(top.log)")
+        let tables = top.log.components(separatedBy: "\n\n").map { table in
+            table.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        }
+        #expect(tables.count == 2, "\(top.log)")
+        for (index, rows) in tables.enumerated() {
+            #expect(rows.first == ["NODE", "MEMBERS", "HEALTH", "PROBES/S", "FAIL/S", "GROUPS", "BCAST/S", "ACK-P99", "RETRY/S", "LAG",
+                                   "PENDING", "DROP/S"], "\(top.log)")
+            #expect(rows.dropFirst().map { $0.prefix(2) } == [["n1", "2/0/0"], ["n2", "2/0/0"]], "\(top.log)")
+            let probeRates = rows.dropFirst().map { $0[3] }
+            #expect(index == 0 ? probeRates == ["-", "-"] : probeRates.allSatisfy { Double($0) != nil }, "\(top.log)")
+        }
+
+        let silent = "127.0.0.1:\(try FreePorts.take(1)[0])"
+        let partly = try AgentProcess(["top", "--admin", cluster.admins[0], "--admin", silent, "--count", "1"], in: cluster.dir)
+        #expect(await partly.waitForExit() == 0, "\(partly.log)")
+        let rows = partly.log.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(rows.count == 3 && rows[1].hasPrefix("\(cluster.admins[0]) 2/0/0") && rows[2] == "\(silent) no answer", "\(partly.log)")
+        await cluster.stopAll()
+    }
+}

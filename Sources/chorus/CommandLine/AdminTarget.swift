@@ -41,6 +41,16 @@ struct AdminTarget: Sendable {
         }
     }
 
+    /// One node of a command that asks several (`chorus top`): by address, or by name in a
+    /// cluster file.
+    init(admin: String?, config: String?, node: String?, timeout: Double, tokenFile: String?) {
+        self.admin = admin
+        self.config = config
+        self.node = node
+        self.timeout = timeout
+        self.tokenFile = tokenFile
+    }
+
     /// The address given, or the one the cluster file gives the node; a wrong one exits 2.
     func address() throws(CommandFailure) -> SocketAddress {
         if let admin {
