@@ -117,12 +117,13 @@ struct AdminResponder: HTTPResponder {
                                            profile: node.settings.profile.rawValue, version: ClusterNode.version).json))
         case .metrics:
             let metrics = self.metrics
-            return .later {
-                let figures = await node.figures()
-                var text: [UInt8] = []
-                metrics.emit(into: &text)
-                NodeMetrics.write(figures, into: &text)
-                return HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text)
+            return .whenReady { answer in
+                node.figures { figures in
+                    var text: [UInt8] = []
+                    metrics.emit(into: &text)
+                    NodeMetrics.write(figures, into: &text)
+                    answer(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text))
+                }
             }
         case .members:
             return .later { .json(await node.members().map(MemberResponse.init).json) }

@@ -14,15 +14,35 @@ public struct NodeFigures: Sendable, Equatable {
 extension ClusterNode {
     /// The node's figures, read on each loop in turn (zeros for a loop that has stopped).
     public func figures() async -> NodeFigures {
-        var figures = NodeFigures()
+        await withCheckedContinuation { continuation in figures { continuation.resume(returning: $0) } }
+    }
+
+    /// The node's figures, read on each loop in turn and handed to `done` on the data loop's
+    /// thread (or the caller's, once the loops have stopped): no task in between, so that a
+    /// scrape is answered even while the cooperative thread pool is busy.
+    public func figures(_ done: @escaping @Sendable (NodeFigures) -> Void) {
         let membership = self.membership
-        if let read = try? await failureDetectorLoop.submit({ membership.figures }) { figures.membership = read }
         let groups = self.groups
-        if let (joins, broadcasts) = try? await dataLoop.submit({ (groups.figures, groups.broadcastFigures) }) {
-            figures.groups = joins
-            figures.broadcasts = broadcasts
+        let dataLoop = self.dataLoop
+        @Sendable func readDataLoop(_ partial: NodeFigures) {
+            let ran = dataLoop.execute { [self] in
+                var figures = partial
+                figures.groups = groups.figures
+                figures.broadcasts = groups.broadcastFigures
+                figures.stores = storeFigures()
+                done(figures)
+            }
+            if !ran {
+                var figures = partial
+                figures.stores = storeFigures()
+                done(figures)
+            }
         }
-        figures.stores = storeFigures()
-        return figures
+        let ran = failureDetectorLoop.execute {
+            var figures = NodeFigures()
+            figures.membership = membership.figures
+            readDataLoop(figures)
+        }
+        if !ran { readDataLoop(NodeFigures()) }
     }
 }
