@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System libuv through pkg-config (Debian: libuv1-dev).
@@ -56,6 +57,9 @@ let package = Package(
         // Replicated stores, pure: dots, causal contexts, causal maps and their join, the delta log,
         // anti-entropy and snapshots.
         .target(name: "ChorusReplication", dependencies: ["ChorusCore", "ChorusWire"]),
+        // Sealed traffic, pure: cluster keys, the keyring and its rotation rules, AES-256-GCM
+        // envelopes of frames (swift-crypto).
+        .target(name: "ChorusSeal", dependencies: ["ChorusWire", .product(name: "Crypto", package: "swift-crypto")]),
         // Durable stores: opaque rows in keyspaces and metadata in one SQLite file, group-committed on a thread.
         .target(name: "ChorusStorage", dependencies: ["CSQLite", "ChorusWire"]),
         // The replicated stores' rules, pure: producer epochs, shape status, process status over a replica.
@@ -64,7 +68,7 @@ let package = Package(
         .target(
             name: "Chorus",
             dependencies: [
-                "ChorusLoop", "ChorusWire", "ChorusMembership", "ChorusGroups", "ChorusReplication", "ChorusStores", "ChorusStorage", "CLibYAML",
+                "ChorusLoop", "ChorusWire", "ChorusMembership", "ChorusGroups", "ChorusReplication", "ChorusStores", "ChorusStorage", "ChorusSeal", "CLibYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -159,6 +163,7 @@ let package = Package(
         .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusAdmin", "ChorusTestSupport"]),
         // NodeStorage and StorageWriter on temporary directories: reopening, refusals, group commit.
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
+        .testTarget(name: "ChorusSealTests", dependencies: ["ChorusSeal", "ChorusWire"]),
         .testTarget(name: "ChorusExamplesTests", dependencies: ["ChorusExamples", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

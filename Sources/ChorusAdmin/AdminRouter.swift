@@ -34,6 +34,8 @@ public enum AdminRoute: Sendable, Equatable {
     case recordedMessages(member: String)
     /// Producer epochs, shape status, process status and LSN trackers.
     case stores(StoresRoute)
+    /// The keyring: list, install, use, remove.
+    case keys(KeysRoute)
 }
 
 extension AdminRoute {
@@ -57,7 +59,7 @@ extension AdminRoute {
         switch self {
         case .join, .setFaults, .joinGroup, .joinEmitters, .broadcast, .subscribe, .publish,
              .stores(.putEpoch), .stores(.addShape), .stores(.setLatestOffset), .stores(.setSnapshotXmin),
-             .stores(.itemProcessed), .stores(.awaitLSN):
+             .stores(.itemProcessed), .stores(.awaitLSN), .keys(.install), .keys(.use), .keys(.remove):
             true
         default:
             false
@@ -81,6 +83,10 @@ public enum AdminRouter {
         ("PUT", "/v1/debug/faults", { _ in .setFaults }),
         ("DELETE", "/v1/debug/faults", { _ in .clearFaults }),
         ("GET", "/metrics", { _ in .metrics }),
+        ("GET", "/v1/keys", { _ in .keys(.list) }),
+        ("POST", "/v1/keys/install", { _ in .keys(.install) }),
+        ("POST", "/v1/keys/use", { _ in .keys(.use) }),
+        ("POST", "/v1/keys/remove", { _ in .keys(.remove) }),
         ("GET", "/v1/scopes/{scope}/groups", { .scopeGroups(scope: $0["scope"]!) }),
         ("GET", "/v1/scopes/{scope}/groups/{group}", { .group(scope: $0["scope"]!, group: $0["group"]!) }),
         ("POST", "/v1/scopes/{scope}/groups/{group}/members", { .joinGroup(scope: $0["scope"]!, group: $0["group"]!) }),

@@ -187,6 +187,8 @@ struct AdminResponder: HTTPResponder {
                 }
                 return .json(StatusResponse(status: "cleared").json)
             }
+        case .keys(let route):
+            return try keys(route, request)
         case .scopeGroups(let scope):
             return try scopeGroups(scope)
         case .group(let scope, let group):

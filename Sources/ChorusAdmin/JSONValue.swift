@@ -20,6 +20,11 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// The string, if this is one.
+    public var boolValue: Bool? {
+        if case let .bool(value) = self { return value }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil

@@ -1,4 +1,5 @@
-/// Why a store operation was refused. Nothing was written when one is thrown.
+/// Why a store operation was refused. Nothing was written when one is thrown, except with
+/// `notPersisted` (the write stands in memory and on the peers, and is committed again later).
 public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The client's epoch store was never initialised, or was removed (the seed's missing table).
     case clientNotStarted(client: String)

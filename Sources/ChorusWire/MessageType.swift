@@ -38,6 +38,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case replicaDeltas = 0x31
     /// Replicated stores: one part of a snapshot of the sender's whole replica.
     case replicaSnapshotPart = 0x32
+    /// A frame sealed under the cluster's keyring (ChorusSeal): it holds another frame, encrypted
+    /// and authenticated. Opened by the transport before anything parses what it holds.
+    case sealed = 0x40
     /// Opaque payload used by transport tests and the transport benchmark; nodes count and drop it.
     case transportProbe = 0x7F
 }

@@ -121,6 +121,9 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// A replication message (`replicaDigest`, `replicaDeltas` or `replicaSnapshotPart`) as opaque
     /// payload bytes: ChorusReplication decodes them.
     case replication(ReplicationFrame)
+    /// A sealed frame's envelope (key id, salt, counter, ciphertext, tag) as opaque bytes:
+    /// ChorusSeal opens it.
+    case sealed([UInt8])
     case transportProbe([UInt8])
 
     /// The header type byte for this message.
@@ -141,6 +144,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .topicMessage: .topicMessage
         case .emitterBatch: .emitterBatch
         case let .replication(frame): frame.type
+        case .sealed: .sealed
         case .transportProbe: .transportProbe
         }
     }
@@ -163,6 +167,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .topicMessage(message): "topicMessage(\(message.topic), \(message.payload.count) bytes)"
         case let .emitterBatch(batch): "emitterBatch(\(batch.node), \(batch.items.count) events)"
         case let .replication(frame): "\(frame.type)(\(frame.payload.count) bytes)"
+        case let .sealed(bytes): "sealed(\(bytes.count) bytes)"
         case let .transportProbe(bytes): "transportProbe(\(bytes.count) bytes)"
         }
     }
@@ -185,6 +190,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case let .topicMessage(body): body.encode(to: &writer)
         case let .emitterBatch(body): body.encode(to: &writer)
         case let .replication(frame): writer.writeRawBytes(frame.payload)
+        case let .sealed(bytes): writer.writeRawBytes(bytes)
         case let .transportProbe(bytes): writer.writeRawBytes(bytes)
         }
     }
@@ -208,6 +214,7 @@ public enum Message: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .emitterBatch: .emitterBatch(try EmitterBatch(from: &reader))
         case .replicaDigest, .replicaDeltas, .replicaSnapshotPart:
             .replication(try ReplicationFrame(type: type, payload: reader.readRemainingBytes()))
+        case .sealed: .sealed(try reader.readRemainingBytes())
         case .transportProbe: .transportProbe(try reader.readRemainingBytes())
         }
     }

@@ -41,11 +41,15 @@ struct AgentCommand: Command {
                                the admin API asks for the bearer token in FILE on every
                                endpoint but GET /v1/health (as admin_token_file)
           --admin-allow-remote allow an --admin address other than loopback (needs a token file)
+          --encrypt-key KEY    seal node-to-node traffic with this cluster key (as encrypt_key)
+          --keyring-file FILE  ... or with the keys of this file, the first primary (as keyring_file)
+          --insecure           run without encryption (as insecure: true); without --config, one
+                               of these three is required
         """
     static let options: [OptionSpec] = [
         .value("config"), .value("node"), .value("name"), .value("bind"), .value("admin"), .repeatable("join"),
         .value("data-dir"), .value("profile"), .value("cluster"), .value("log-level"), .flag("debug-faults"),
-        .value("admin-token-file"), .flag("admin-allow-remote"),
+        .value("admin-token-file"), .flag("admin-allow-remote"), .value("encrypt-key"), .value("keyring-file"), .flag("insecure"),
     ]
 
     let arguments: Arguments
@@ -107,6 +111,19 @@ struct AgentCommand: Command {
         logger.info("stopped")
     }
 
+    /// The sealing the flags ask for, if any (at most one of the three).
+    static func sealing(_ arguments: Arguments) throws -> ClusterConfig.Sealing? {
+        let key = arguments.value("encrypt-key"), file = arguments.value("keyring-file"), insecure = arguments.flag("insecure")
+        switch (key, file, insecure) {
+        case (nil, nil, false): return nil
+        case let (key?, nil, false):
+            do { return .key(try ClusterKey(base64: key)) } catch { throw UsageError("--encrypt-key: \(error)") }
+        case let (nil, file?, false): return .keyringFile(file)
+        case (nil, nil, true): return .insecure
+        default: throw UsageError("give only one of --encrypt-key, --keyring-file and --insecure")
+        }
+    }
+
     /// Settings from the cluster file and/or the flags, validated.
     func resolveSettings() throws -> NodeSettings {
         let name = arguments.value("name"), bind = arguments.value("bind"), admin = arguments.value("admin")
@@ -147,6 +164,13 @@ struct AgentCommand: Command {
             settings.swim = try overrides.applied(to: value.swimDefaults)
         }
         if arguments.flag("debug-faults") { settings.debugFaults = true }
+        let sealing = try Self.sealing(arguments)
+        if let sealing {
+            settings.keyring = try sealing.keyring()
+        } else if arguments.value("config") == nil {
+            throw UsageError("node-to-node traffic is sealed with a cluster key: give --encrypt-key KEY (from `chorus keys generate`) "
+                             + "or --keyring-file FILE, or --insecure to run without encryption")
+        }
         if let tokenFile = arguments.value("admin-token-file") { settings.adminTokenFile = tokenFile }
         if arguments.flag("admin-allow-remote") { settings.adminAllowRemote = true }
         try settings.checkAdminAccess(field: admin == nil ? "admin" : "--admin")

@@ -46,10 +46,6 @@ struct TopCommand: Command {
     let count: Int?
 
     init(_ arguments: Arguments) throws(UsageError) {
-        let timeoutText = arguments.value("timeout") ?? "3"
-        guard let timeout = Double(timeoutText), timeout > 0, timeout <= 3600 else {
-            throw UsageError("--timeout must be a number of seconds above 0, not \"\(timeoutText)\"")
-        }
         let intervalText = arguments.value("interval") ?? "2"
         guard let interval = Double(intervalText), interval >= 0.1, interval <= 3600 else {
             throw UsageError("--interval must be a number of seconds from 0.1 to 3600, not \"\(intervalText)\"")
@@ -61,20 +57,22 @@ struct TopCommand: Command {
         } else {
             count = nil
         }
-        let tokenFile = arguments.value("token-file")
-        let admins = arguments.all("admin")
-        if let config = arguments.value("config") {
-            guard admins.isEmpty else { throw UsageError("give --config or --admin, not both") }
-            var names = arguments.all("node")
-            if names.isEmpty {
-                do { names = try ClusterConfig.load(path: config).nodes.map(\.name) } catch { throw UsageError("\(error)") }
-            }
-            targets = names.map { ($0, AdminTarget(admin: nil, config: config, node: $0, timeout: timeout, tokenFile: tokenFile)) }
+        let admins = arguments.all("admin"), nodes = arguments.all("node")
+        guard admins.isEmpty || arguments.value("config") == nil else { throw UsageError("give --config or --admin, not both") }
+        guard admins.isEmpty || nodes.isEmpty else { throw UsageError("--node goes with --config") }
+        // One target per --admin, per --node, or per node of --config.
+        let each = admins.isEmpty ? (nodes.count > 1 ? nodes.map { ("node", $0) } : []) : admins.map { ("admin", $0) }
+        let found: [AdminTarget]
+        if each.isEmpty {
+            found = try AdminTarget.everyNode(arguments)
         } else {
-            guard !admins.isEmpty else { throw UsageError("give --config FILE, or --admin HOST:PORT for each node") }
-            guard arguments.all("node").isEmpty else { throw UsageError("--node goes with --config") }
-            targets = admins.map { ($0, AdminTarget(admin: $0, config: nil, node: nil, timeout: timeout, tokenFile: tokenFile)) }
+            found = try each.map { option, value throws(UsageError) in
+                var single = arguments
+                single.set(option, to: value)
+                return try AdminTarget(single)
+            }
         }
+        targets = found.map { ($0.node ?? $0.admin ?? "?", $0) }
     }
 
     func run() async throws(CommandFailure) {

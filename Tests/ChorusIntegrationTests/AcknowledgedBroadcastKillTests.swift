@@ -33,9 +33,11 @@ struct AcknowledgedBroadcastKillTests {
         let cluster = try MembershipTests.Cluster(count: 2, name: "ack-kill", membership: "recorder_journal: true")
         try await cluster.startAll()
         let port = try FreePorts.take(1)[0]
-        let driver = try ClusterNode(settings: NodeSettings(
+        var settings = NodeSettings(
             cluster: "ack-kill", name: "driver", bind: try SocketAddress(host: "127.0.0.1", port: port),
-            seeds: [try SocketAddress(cluster.binds[0])], dataDir: cluster.dir + "/data/driver", profile: .local))
+            seeds: [try SocketAddress(cluster.binds[0])], dataDir: cluster.dir + "/data/driver", profile: .local)
+        settings.keyring = Keyring(primary: try ClusterKey(base64: TestKeys.cluster))
+        let driver = try ClusterNode(settings: settings)
         try await driver.start()
         #expect(await GroupsCommandTests.eventually { await driver.members().filter { $0.state.status == .alive }.count == 3 })
         let onN1 = try #require(await GroupsCommandTests.post(cluster.admins[0], "/v1/emitters/s/x/members"))

@@ -85,6 +85,7 @@ struct AdminAccessAgentTests {
             try """
                 cluster: open
                 profile: local
+                insecure: true
                 \(access)
                 nodes:
                   - {name: n1, bind: "127.0.0.1:\(ports[0])", admin: "0.0.0.0:\(ports[1])", data_dir: data/n1}
@@ -97,7 +98,7 @@ struct AdminAccessAgentTests {
         #expect(await refused.waitForExit() == 2)
         #expect(refused.log.contains("admin_allow_remote: true"), "\(refused.log)")
 
-        let flags = try await Self.run(["agent", "--name", "f1", "--bind", "127.0.0.1:\(ports[0])", "--admin", "0.0.0.0:\(ports[1])",
+        let flags = try await Self.run(["agent", "--insecure", "--name", "f1", "--bind", "127.0.0.1:\(ports[0])", "--admin", "0.0.0.0:\(ports[1])",
                                         "--admin-allow-remote"], in: dir)
         #expect(flags.status == 2 && flags.output.contains("--admin") && flags.output.contains("needs admin_token_file"), "\(flags.output)")
 

@@ -14,6 +14,7 @@ struct AgentTests {
         try """
             cluster: bad
             profile: local
+            insecure: true
             nodes:
               - name: n1
                 bind: 127.0.0.1:notaport
@@ -31,11 +32,11 @@ struct AgentTests {
     func portInUse() async throws {
         let dir = try scratchDirectory()
         let ports = try FreePorts.take(3)
-        let first = try AgentProcess(["agent", "--name", "a", "--bind", "127.0.0.1:\(ports[0])",
+        let first = try AgentProcess(["agent", "--insecure", "--name", "a", "--bind", "127.0.0.1:\(ports[0])",
                                       "--admin", "127.0.0.1:\(ports[1])", "--profile", "local"], in: dir)
         defer { Task { await first.stop() } }
         #expect(await AdminClient.waitForHealth("127.0.0.1:\(ports[1])") != nil)
-        let second = try AgentProcess(["agent", "--name", "b", "--bind", "127.0.0.1:\(ports[0])",
+        let second = try AgentProcess(["agent", "--insecure", "--name", "b", "--bind", "127.0.0.1:\(ports[0])",
                                        "--admin", "127.0.0.1:\(ports[2])", "--profile", "local"], in: dir)
         #expect(await second.waitForExit() == 1)
         #expect(second.log.contains("EADDRINUSE"), "\(second.log)")
@@ -47,11 +48,11 @@ struct AgentTests {
     @Test("given a bind port above 64535, then the agent needs --admin and uses it when given")
     func highBindPort() async throws {
         let dir = try scratchDirectory()
-        let refused = try AgentProcess(["agent", "--name", "h", "--bind", "127.0.0.1:65000"], in: dir)
+        let refused = try AgentProcess(["agent", "--insecure", "--name", "h", "--bind", "127.0.0.1:65000"], in: dir)
         #expect(await refused.waitForExit() == 2)
         #expect(refused.log.contains("--admin is required"), "\(refused.log)")
         let ports = try FreePorts.take(1)
-        let agent = try AgentProcess(["agent", "--name", "h", "--bind", "127.0.0.1:65001",
+        let agent = try AgentProcess(["agent", "--insecure", "--name", "h", "--bind", "127.0.0.1:65001",
                                       "--admin", "127.0.0.1:\(ports[0])", "--profile", "local"], in: dir)
         #expect(await AdminClient.waitForHealth("127.0.0.1:\(ports[0])") != nil, "\(agent.log)")
         #expect(await agent.stop() == 0)
@@ -65,7 +66,7 @@ struct AgentTests {
         let ports = try FreePorts.take(2)
         let bind = try SocketAddress(host: "127.0.0.1", port: ports[0])
         let admin = "127.0.0.1:\(ports[1])"
-        let agent = try AgentProcess(["agent", "--name", "target", "--bind", "\(bind)", "--admin", admin,
+        let agent = try AgentProcess(["agent", "--insecure", "--name", "target", "--bind", "\(bind)", "--admin", admin,
                                       "--profile", "local", "--cluster", "fuzz"], in: dir)
         #expect(await AdminClient.waitForHealth(admin) != nil)
 
@@ -123,6 +124,7 @@ struct AgentTests {
         try """
             cluster: three
             profile: local
+            encrypt_key: \(TestKeys.cluster)
             seeds: ["127.0.0.1:\(ports[0])"]
             nodes:
             \(nodes.joined(separator: "\n"))

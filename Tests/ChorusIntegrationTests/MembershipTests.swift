@@ -37,6 +37,7 @@ struct MembershipTests {
             try """
                 cluster: \(name)
                 profile: local
+                encrypt_key: \(TestKeys.cluster)
                 seeds: ["\(binds[0])", "\(binds[1])"]
                 \(membership)
                 nodes:

@@ -50,3 +50,11 @@ public func scratchDirectory() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// Cluster keys for tests (base64, as a cluster file holds them). Never use them elsewhere.
+public enum TestKeys {
+    /// The key of the test clusters started from cluster files.
+    public static let cluster = "q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE="
+    /// Another valid key, for rotations and for nodes that must stay outside.
+    public static let other = "mZr3V1hH0Vq0pQq3b6Qw7kI9s2f1Zy8dT5cXe4uJ0aA="
+}

@@ -1,6 +1,8 @@
+import Foundation
 import Chorus
 import ChorusLoop
 import ChorusMembership
+import ChorusTestSupport
 import Testing
 
 @Suite("Cluster config files")
@@ -9,6 +11,7 @@ struct ClusterConfigTests {
         cluster: local-3
         profile: local
         log_level: debug
+        encrypt_key: q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=
         seeds: ["127.0.0.1:7301", "127.0.0.1:7302"]
         nodes:
           - name: n1
@@ -33,6 +36,40 @@ struct ClusterConfigTests {
         #expect(n2.bind.description == "127.0.0.1:7302")
         #expect(n2.admin?.description == "127.0.0.1:8302")
         #expect(n2.dataDir == ".chorus/local-3/n2")
+    }
+
+    @Test("given encrypt_key, then every node gets a keyring with that key as its primary")
+    func encryptKey() throws {
+        let settings = try NodeSettings(config: try ClusterConfig.parse(yaml: Self.valid), node: "n1")
+        #expect(settings.keyring?.primary == (try ClusterKey(base64: "q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=")))
+        #expect(settings.keyring?.keys.count == 1)
+    }
+
+    @Test("given no key and no insecure: true, a key that is not one, or two ways at once, then the file is refused naming encrypt_key",
+          arguments: ["", "encrypt_key: c2hvcnQ=", "encrypt_key: q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=\ninsecure: true",
+                      "insecure: false"])
+    func sealingRefused(line: String) {
+        let yaml = Self.valid.replacingOccurrences(of: "encrypt_key: q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=", with: line)
+        #expect(throws: ConfigError.self) { try ClusterConfig.parse(yaml: yaml) }
+        do {
+            _ = try ClusterConfig.parse(yaml: yaml)
+        } catch {
+            #expect(error.field == "encrypt_key", "\(error)")
+        }
+    }
+
+    @Test("given insecure: true, then the nodes have no keyring; given a keyring_file, then its keys in order, the first primary")
+    func insecureAndKeyringFile() throws {
+        let insecure = Self.valid.replacingOccurrences(of: "encrypt_key: q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=", with: "insecure: true")
+        #expect(try NodeSettings(config: try ClusterConfig.parse(yaml: insecure), node: "n1").keyring == nil)
+        let path = NSTemporaryDirectory() + "keyring-\(UInt32.random(in: 0...UInt32.max))"
+        try "# two keys\n\(TestKeys.other)\n\n\(TestKeys.cluster)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let fromFile = Self.valid.replacingOccurrences(of: "encrypt_key: q0Vq1yq4m6+0m0J7Gx5o8U2bTqk3yQmD2m4JvYcC8nE=", with: "keyring_file: \(path)")
+        let keyring = try NodeSettings(config: try ClusterConfig.parse(yaml: fromFile), node: "n2").keyring
+        #expect(keyring?.keys.map(\.base64) == [TestKeys.other, TestKeys.cluster])
+        #expect(keyring?.primary.base64 == TestKeys.other)
+        try "not a key\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try NodeSettings(config: try ClusterConfig.parse(yaml: fromFile), node: "n2") }
     }
 
     @Test("given the shipped cluster-configs, then they load", arguments: ["local-3.yaml", "local-5.yaml"])
@@ -250,7 +287,7 @@ struct ClusterConfigTests {
         if ["bind", "admin", "name", "port"].contains(key) {
             let index = lines.firstIndex { $0.contains("    \(key):") || ($0.contains("- name:") && key == "name") }
             if key == "port" {
-                lines.insert("    \(edit)", at: 6)
+                lines.insert("    \(edit)", at: 7)
             } else if key == "name" {
                 lines[index!] = "  - \(edit)"
             } else {

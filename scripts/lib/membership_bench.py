@@ -469,6 +469,8 @@ class Cluster:
             f"cluster: bench-{self.n}",
             "profile: lan",
             "log_level: warning",
+            # Serf runs without its keyring here, so Chorus runs without its own: same work.
+            "insecure: true",
         ]
         if self.args.chorus_overrides:
             lines.append("# memberlist DefaultLANConfig, the timers of Serf's lan profile")
@@ -822,7 +824,7 @@ def report(results, args):
 def write_probe_config(path, port):
     """A one-node cluster file with every timer of LAN_TIMERS under membership:; the chorus binary
     takes per-timer overrides when `chorus config nodes` accepts it."""
-    lines = ["cluster: probe", "profile: lan", "membership:"]
+    lines = ["cluster: probe", "profile: lan", "insecure: true", "membership:"]
     lines += [f"  {k}: {yaml_value(v)}" for k, v in LAN_TIMERS]
     lines += ["nodes:", "  - name: p1", f"    bind: 127.0.0.1:{port}", f"    admin: 127.0.0.1:{port + 100}",
               f"    data_dir: {os.path.join(os.path.dirname(path), 'p1')}"]

@@ -18,6 +18,7 @@ import Glibc
 /// recorder_journal: false  # optional: admin API recorders also append what they get to data_dir
 /// admin_token_file: admin.token  # optional: the admin API asks for this bearer token (also per node)
 /// admin_allow_remote: false      # optional: allow a non-loopback admin address (needs a token; also per node)
+/// encrypt_key: <base64>    # the cluster key (chorus keys generate); or keyring_file: FILE; or insecure: true
 /// stores:                  # optional: replication timers and durability (see StoresOverrides)
 ///   durability: process_crash
 /// nodes:
@@ -49,10 +50,65 @@ public struct ClusterConfig: Sendable, Equatable {
     /// Whether admin addresses other than loopback are allowed (`admin_allow_remote:`); a node
     /// may say otherwise. See `AdminAccess.check`.
     public var adminAllowRemote: Bool = false
+    /// How node-to-node traffic is sealed (`encrypt_key:`, `keyring_file:` or `insecure: true`).
+    public var sealing: Sealing = .insecure
+
+    /// How the nodes of a cluster file seal their traffic: exactly one of these is required.
+    public enum Sealing: Sendable, Equatable {
+        /// `encrypt_key:` the cluster's key, in base64.
+        case key(ClusterKey)
+        /// `keyring_file:` a file of keys, one per line, the primary first (a relative path is
+        /// taken from the current directory, as `data_dir` is).
+        case keyringFile(String)
+        /// `insecure: true`: no encryption.
+        case insecure
+
+        /// The keyring it names (the file is read now); nil when insecure.
+        public func keyring() throws(ConfigError) -> Keyring? {
+            switch self {
+            case let .key(key):
+                return Keyring(primary: key)
+            case let .keyringFile(path):
+                let text = try ClusterConfig.readText(path: path, limit: 1 << 20, what: "a keyring file")
+                do {
+                    return try Keyring(file: text)
+                } catch {
+                    throw ConfigError(field: "keyring_file", problem: "\(path): \(error)")
+                }
+            case .insecure:
+                return nil
+            }
+        }
+
+        /// Reads the three fields; exactly one must be set.
+        static func read(_ fields: ConfigFields) throws(ConfigError) -> Sealing {
+            let key = try fields.optionalString("encrypt_key")
+            let file = try fields.optionalString("keyring_file")
+            let insecure = try fields.boolean("insecure") ?? false
+            switch (key, file, insecure) {
+            case let (key?, nil, false):
+                do {
+                    return .key(try ClusterKey(base64: key))
+                } catch {
+                    throw ConfigError(field: "encrypt_key", problem: "\(error)")
+                }
+            case let (nil, file?, false):
+                return .keyringFile(file)
+            case (nil, nil, true):
+                return .insecure
+            case (nil, nil, false):
+                throw ConfigError(field: "encrypt_key", problem: "node-to-node traffic is sealed with a cluster key: set encrypt_key "
+                                      + "(make one with `chorus keys generate`) or keyring_file, or insecure: true to run without encryption")
+            default:
+                throw ConfigError(field: "encrypt_key", problem: "set only one of encrypt_key, keyring_file and insecure: true")
+            }
+        }
+    }
 
     /// Fields a file may hold; anything else is refused (a typo must not pass silently).
     static let knownKeys: Set<String> = ["cluster", "profile", "log_level", "seeds", "nodes", "membership", "debug_faults",
-                                           "recorder_journal", "stores", "admin_token_file", "admin_allow_remote"]
+                                           "recorder_journal", "stores", "admin_token_file", "admin_allow_remote",
+                                           "encrypt_key", "keyring_file", "insecure"]
 
     /// The node called `name`, or an error listing the names there are.
     public func node(named name: String) throws(ConfigError) -> NodeConfig {
@@ -103,6 +159,7 @@ public struct ClusterConfig: Sendable, Equatable {
         let stores = try fields.mapping("stores").map { fields throws(ConfigError) in try StoresOverrides(fields) } ?? StoresOverrides()
         let adminTokenFile = try fields.optionalString("admin_token_file")
         let adminAllowRemote = try fields.boolean("admin_allow_remote") ?? false
+        let sealing = try Sealing.read(fields)
         let nodeMaps = try fields.list("nodes")
         guard !nodeMaps.isEmpty else { throw ConfigError(field: "nodes", problem: "expected at least one node") }
         var nodes: [NodeConfig] = []
@@ -122,6 +179,7 @@ public struct ClusterConfig: Sendable, Equatable {
         config.stores = stores
         config.adminTokenFile = adminTokenFile
         config.adminAllowRemote = adminAllowRemote
+        config.sealing = sealing
         for (index, node) in nodes.enumerated() {
             try AdminAccess.check(admin: node.admin, allowRemote: config.adminAllowRemote(of: node),
                                   tokenFile: config.adminTokenFile(of: node), field: "nodes[\(index)].admin")

@@ -35,15 +35,17 @@ public final class ClusterNode: Sendable {
     public let memberID: MemberID
     let failureDetectorLoop: EventLoop
     let dataLoop: EventLoop
-    private let links: PeerLinks
-    private let datagrams: DatagramEndpoint
+    let links: PeerLinks
+    let datagrams: DatagramEndpoint
     let membership: MembershipShell
     let groups: GroupsShell
     /// Emitter names per subscription (`persistEmitters`, `retrieveEmitters`).
     let emitterRegistry = EmitterRegistry()
     /// The durable, replicated stores (opened at `start`).
     let stores = NodeStores()
-    private let logger: Logger
+    /// The keyring the loops seal and open with (set at `start`; nil: insecure).
+    let keys = NodeKeyring()
+    let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger? = nil) throws(LoopError) {
         self.settings = settings
@@ -61,7 +63,10 @@ public final class ClusterNode: Sendable {
         }
         links = PeerLinks(loop: dataLoop, settings: settings, uid: uid, logger: logger)
         datagrams = DatagramEndpoint(loop: failureDetectorLoop, bind: settings.bind, logger: logger)
-        let membership = MembershipShell(loop: failureDetectorLoop, me: memberID, settings: settings,
+        // Sealed datagrams hold a little less: the membership protocol packs to what is left.
+        var membershipSettings = settings
+        if settings.keyring != nil { membershipSettings.swim.udpPacketSize -= SealedFrame.overhead }
+        let membership = MembershipShell(loop: failureDetectorLoop, me: memberID, settings: membershipSettings,
                                          datagrams: datagrams, links: links, logger: logger)
         self.membership = membership
         let groups = GroupsShell(loop: dataLoop, node: uid, settings: settings.groups, links: links, logger: logger)
@@ -105,6 +110,7 @@ public final class ClusterNode: Sendable {
             try DataDirectory.create(settings.dataDir)
             try stores.open(settings: settings, origin: uid, loop: dataLoop, links: links, logger: logger)
             let opened = try stores.shells()
+            try await useKeyringAtStart()
             let datagrams = self.datagrams
             try await failureDetectorLoop.submit { try datagrams.start() }
             let links = self.links

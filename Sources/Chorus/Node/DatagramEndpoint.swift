@@ -1,9 +1,11 @@
 import ChorusLoop
+import ChorusSeal
 import ChorusWire
 import Logging
 
-/// The node's UDP side, on the failure-detector loop: one datagram is one frame. Malformed
-/// datagrams are dropped, counted and logged (throttled); they never reach a protocol core.
+/// The node's UDP side, on the failure-detector loop: one datagram is one frame, sealed when the
+/// cluster has a keyring. Datagrams that do not open, and malformed ones, are dropped, counted and
+/// logged (throttled); they never reach a protocol core.
 final class DatagramEndpoint: @unchecked Sendable {
     // Safety of @unchecked Sendable: created off-loop, then used only on `loop`.
 
@@ -12,6 +14,8 @@ final class DatagramEndpoint: @unchecked Sendable {
     private let logger: Logger
     private let rejections: RejectionLog
     private var socket: UDPSocket?
+    /// Seals and opens the datagrams; nil when the cluster runs without a keyring.
+    private var seal: LoopSeal?
     /// Membership datagrams, with their sender's address, for the membership shell; set by the
     /// node before `start`.
     var onMembership: ((MembershipPacket, SocketAddress) -> Void)?
@@ -21,6 +25,12 @@ final class DatagramEndpoint: @unchecked Sendable {
         self.bind = bind
         self.logger = logger
         self.rejections = RejectionLog(logger: logger)
+    }
+
+    /// Seals and opens with `keyring` from now on (set before `start` for a sealed cluster).
+    func useKeyring(_ keyring: Keyring, version: UInt64, cluster: String) {
+        loop.preconditionInLoop()
+        if seal == nil { seal = LoopSeal(keyring: keyring, version: version, cluster: cluster) } else { seal!.update(keyring, version: version) }
     }
 
     /// Binds and starts receiving. Throws `EADDRINUSE` and friends.
@@ -34,6 +44,20 @@ final class DatagramEndpoint: @unchecked Sendable {
     }
 
     private func received(_ packet: UnsafeRawBufferPointer, from sender: SocketAddress) {
+        guard seal != nil else { return dispatch(packet, from: sender) }
+        // Opened before anything parses it.
+        let inner: [UInt8]
+        do {
+            inner = try seal!.open(packet, maxPayload: WireLimits.maxUDPPacket)
+        } catch {
+            rejections.reject(transport: "udp", reason: error.reason, nowMillis: loop.nowMillis,
+                              "dropped datagram of \(packet.count) bytes from \(sender): \(error)")
+            return
+        }
+        inner.withUnsafeBytes { dispatch($0, from: sender) }
+    }
+
+    private func dispatch(_ packet: UnsafeRawBufferPointer, from sender: SocketAddress) {
         let message: Message
         do {
             message = try WireCodec.decode(frame: packet, maxPayload: WireLimits.maxUDPPacket)
@@ -44,7 +68,7 @@ final class DatagramEndpoint: @unchecked Sendable {
         }
         switch message {
         case .ping(let ping):
-            try? socket?.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))), to: sender)
+            send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))), to: sender)
         case .pong, .transportProbe:
             break
         case .hello, .membershipSync, .groupsDiscover, .groupsSync, .groupsDelta, .groupsDigest, .memberMessage,
@@ -53,6 +77,9 @@ final class DatagramEndpoint: @unchecked Sendable {
                               "dropped datagram from \(sender): a \(message.type) belongs on TCP")
         case .membership(let packet):
             onMembership?(packet, sender)
+        case .sealed:
+            rejections.reject(transport: "udp", reason: "sealed", nowMillis: loop.nowMillis,
+                              "dropped a sealed datagram from \(sender): this node has no keyring (insecure)")
         }
     }
 
@@ -61,7 +88,7 @@ final class DatagramEndpoint: @unchecked Sendable {
     func send(_ datagram: [UInt8], to address: SocketAddress) {
         loop.preconditionInLoop()
         do {
-            try socket?.send(datagram, to: address)
+            try socket?.send(seal == nil ? datagram : seal!.seal(datagram), to: address)
         } catch {
             logger.debug("udp send to \(address) failed: \(error)")
         }

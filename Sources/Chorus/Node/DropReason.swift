@@ -14,8 +14,18 @@ enum DropReason: String, CaseIterable {
     case unknownSender = "unknown_sender"
     /// The faults injected for tests (`debug_faults`) dropped it, inbound or outbound.
     case faultInjected = "fault_injected"
-    /// It failed authentication: sealed under a key this node does not hold, or altered.
+    /// In clear, but this cluster seals its traffic (see docs/sealing.md for the sealing reasons).
     case unsealed
+    /// Sealed, but this node has no keyring (insecure).
+    case sealed
+    /// Shorter than a sealed envelope can be.
+    case sealedTruncated = "sealed_truncated"
+    /// Sealed under a key this node's keyring does not hold (another cluster's, or one removed).
+    case unknownKey = "unknown_key"
+    /// Its tag does not check: a wrong key, another cluster's name, or bytes changed on the way.
+    case unauthentic
+    /// A frame of this sender opened before (or too old to tell).
+    case replayed
     /// Its peer's link already held `PeerLink.maxOverflowBytes` unsent: the peer reads slower
     /// than this node sends.
     case linkOverflow = "link_overflow"

@@ -2,6 +2,7 @@ import ChorusLoop
 import ChorusGroups
 import ChorusMembership
 import ChorusReplication
+@_exported import ChorusSeal
 
 /// Everything a node needs to start: who it is, where it listens, whom it joins.
 /// Built from a cluster file (`init(config:node:)`) or directly (flags, embedding).
@@ -38,6 +39,11 @@ public struct NodeSettings: Sendable, Equatable {
     /// Whether the admin API's recorders also append every message they get to a journal in
     /// `dataDir`/recorders, which survives the process (for tests and chaos runs that kill nodes).
     public var recorderJournal: Bool = false
+    /// The cluster's keys: every node-to-node packet and frame is sealed with its primary and
+    /// opened with any of them (see `SealedFrame`). Nil runs without encryption (`insecure: true`),
+    /// which the node warns about at start. A keyring saved in `dataDir` by `chorus keys` wins over
+    /// this one at start.
+    public var keyring: Keyring?
     /// The replicated stores' timers and bounds (the profile's, with the file's `stores:`).
     public var replication: ReplicationSettings
     /// How far a committed store write survives (`stores.durability`).
@@ -76,6 +82,7 @@ public struct NodeSettings: Sendable, Equatable {
         if let records = config.stores.compactionRecords { storeCompactionRecords = records }
         adminTokenFile = config.adminTokenFile(of: node)
         adminAllowRemote = config.adminAllowRemote(of: node)
+        keyring = try config.sealing.keyring()
     }
 
     /// `AdminAccess.check` on these settings (after flags changed them); `field` names where the

@@ -1,4 +1,5 @@
 import ChorusLoop
+import ChorusSeal
 import ChorusWire
 import Logging
 import CoreMetrics
@@ -86,6 +87,9 @@ public struct PeerInfo: Sendable, Equatable {
 /// fallback pings) and gives it crash evidence.
 ///
 /// Rules:
+/// - with a keyring, every frame is sealed (`SealedFrame`); a frame that is not, or does not open
+///   (another key, another cluster's name, altered), closes the link before anything parses it,
+///   and is counted;
 /// - every link starts with a hello in both directions; a first frame that is not a hello, or a
 ///   hello from another cluster, closes the link with a logged reason;
 /// - a frame that fails to parse closes the link (a stream cannot be resynchronised) and is counted;
@@ -115,6 +119,8 @@ final class PeerLinks: @unchecked Sendable {
     /// Dials in progress, with the frames waiting for them.
     private var dialling: [String: [[UInt8]]] = [:]
     private var stopping = false
+    /// Seals and opens the frames; nil when the cluster runs without a keyring.
+    private var seal: LoopSeal?
     /// Membership messages (`.membership`, `.membershipSync`) from established links, with the
     /// sender's node-to-node address. Set before `start`.
     var onMembership: (@Sendable (Message, String) -> Void)?
@@ -156,10 +162,28 @@ final class PeerLinks: @unchecked Sendable {
               bindAddress: "\(settings.bind)", software: "chorus \(ClusterNode.version)")
     }
 
+    /// Seals and opens with `keyring` from now on (set before `start` for a sealed cluster).
+    func useKeyring(_ keyring: Keyring, version: UInt64) {
+        loop.preconditionInLoop()
+        if seal == nil {
+            seal = LoopSeal(keyring: keyring, version: version, cluster: settings.cluster)
+        } else {
+            seal!.update(keyring, version: version)
+        }
+    }
+
+    /// What goes on the wire for `frame`: sealed, with a keyring.
+    private func wire(_ frame: [UInt8]) -> [UInt8] {
+        seal == nil ? frame : seal!.seal(frame)
+    }
+
+    /// Frames as they travel: sealed ones are a little bigger than the frames they hold.
+    private static let framing = WireFraming(maxPayload: WireLimits.maxFramePayload + SealedFrame.overhead)
+
     /// Listens on the bind address and starts dialling the seeds. Throws `EADDRINUSE` and friends.
     func start() throws(LoopError) {
         loop.preconditionInLoop()
-        let options = TCPConnection.Options(framing: WireFraming())
+        let options = TCPConnection.Options(framing: Self.framing)
         let listener = try TCPListener(on: loop, bind: settings.bind, connectionOptions: options)
         listener.onAccept = { [unowned self] connection in self.adopt(connection, dialled: nil) }
         listener.onError = { [logger] error in logger.warning("accept failed: \(error)") }
@@ -204,7 +228,7 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func transmit(_ frame: [UInt8], on link: PeerLink) {
-        if !link.send(frame) {
+        if !link.send(wire(frame)) {
             rejections.reject(transport: "tcp", reason: "link_overflow", nowMillis: loop.nowMillis,
                               "dropped a frame to \(link.peerAddress ?? "?"): more than \(PeerLink.maxOverflowBytes) bytes wait for it")
         }
@@ -275,7 +299,7 @@ final class PeerLinks: @unchecked Sendable {
             return
         }
         dialling[address] = frames
-        TCPConnection.connect(on: loop, to: target, options: .init(framing: WireFraming())) { [weak self] result in
+        TCPConnection.connect(on: loop, to: target, options: .init(framing: Self.framing)) { [weak self] result in
             guard let self else { return }
             let frames = self.dialling.removeValue(forKey: address) ?? []
             switch result {
@@ -330,7 +354,7 @@ final class PeerLinks: @unchecked Sendable {
             }
         }
         connection.startReading()
-        connection.send(WireCodec.encode(.hello(hello)))
+        connection.send(wire(WireCodec.encode(.hello(hello))))
         return link
     }
 
@@ -350,6 +374,19 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func received(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
+        guard seal != nil else { return dispatch(frame, on: link) }
+        // Opened before anything parses it.
+        let inner: [UInt8]
+        do {
+            inner = try seal!.open(frame, maxPayload: WireLimits.maxFramePayload)
+        } catch {
+            refuse(link, reason: error.reason, "frame does not open: \(error)")
+            return
+        }
+        inner.withUnsafeBytes { dispatch($0, on: link) }
+    }
+
+    private func dispatch(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
         // The hottest frames, broadcast events, are decoded into their bodies alone (no `Message`
         // to build and copy through the dispatch below).
         if frame.count > FrameHeader.size, case .established(let info) = link.state {
@@ -394,9 +431,11 @@ final class PeerLinks: @unchecked Sendable {
         case .hello:
             refuse(link, reason: "second_hello", "a second hello on one connection")
         case .ping(let ping):
-            link.connection.send(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos))))
+            link.connection.send(wire(WireCodec.encode(.pong(Pong(sequence: ping.sequence, sentAtNanos: ping.sentAtNanos)))))
         case .pong:
             break
+        case .sealed:
+            refuse(link, reason: "sealed", "a sealed frame, but this node has no keyring (insecure)")
         case .transportProbe:
             probesReceived.increment()
         case .membership, .membershipSync:

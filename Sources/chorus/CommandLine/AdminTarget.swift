@@ -41,14 +41,19 @@ struct AdminTarget: Sendable {
         }
     }
 
-    /// One node of a command that asks several (`chorus top`): by address, or by name in a
-    /// cluster file.
-    init(admin: String?, config: String?, node: String?, timeout: Double, tokenFile: String?) {
-        self.admin = admin
-        self.config = config
-        self.node = node
-        self.timeout = timeout
-        self.tokenFile = tokenFile
+    /// The target of each node of `config`, in the file's order (a command for the whole
+    /// cluster); `--node` picks one, `--admin` names one outside any file.
+    static func everyNode(_ arguments: Arguments) throws(UsageError) -> [AdminTarget] {
+        guard let config = arguments.value("config"), arguments.value("node") == nil, arguments.value("admin") == nil else {
+            return [try AdminTarget(arguments)]
+        }
+        let file: ClusterConfig
+        do { file = try ClusterConfig.load(path: config) } catch { throw UsageError("\(error)") }
+        return try file.nodes.map { node throws(UsageError) in
+            var single = arguments
+            single.set("node", to: node.name)
+            return try AdminTarget(single)
+        }
     }
 
     /// The address given, or the one the cluster file gives the node; a wrong one exits 2.

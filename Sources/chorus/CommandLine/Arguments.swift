@@ -41,6 +41,11 @@ struct Arguments: Sendable {
     /// `-h` or `--help` was given.
     private(set) var wantsHelp = false
 
+    /// Gives option `name` the one value `value` (a command run once per node sets `node`).
+    mutating func set(_ name: String, to value: String) {
+        values[name] = [value]
+    }
+
     init(_ words: ArraySlice<String>, options: [OptionSpec], positionals: [String] = []) throws(UsageError) {
         let byName = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var index = words.startIndex

@@ -36,6 +36,7 @@ enum ChorusCommand {
          ShapesSetOffsetCommand.self, ShapesSetXminCommand.self, ShapesMarkStartedCommand.self,
          ProcessStatusProcessedCommand.self, ProcessStatusListCommand.self, ProcessStatusGetCommand.self, ProcessStatusResetCommand.self,
          LSNShowCommand.self, LSNReplicatedCommand.self, LSNAwaitCommand.self,
+         KeysGenerateCommand.self, KeysListCommand.self, KeysChangeCommand<InstallStep>.self, KeysChangeCommand<UseStep>.self, KeysChangeCommand<RemoveStep>.self,
          ConfigNodesCommand.self, ConfigCheckCommand.self, VersionCommand.self]
     }
 

@@ -1,6 +1,6 @@
 /// Standard base64 (RFC 4648, with padding): member metadata that is not UTF-8, and the bytes
-/// of events and messages in JSON.
-enum Base64 {
+/// of events and messages in JSON, cluster keys.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// The value of each byte of the alphabet; 0xFF for any other byte.
@@ -10,7 +10,7 @@ enum Base64 {
         return values
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -34,7 +34,7 @@ enum Base64 {
     /// The bytes of canonical standard base64, what `encode` writes: groups of four characters
     /// of the standard alphabet, `=` padding only at the end, no whitespace, and unused bits of
     /// the last group zero (so every byte string has exactly one text). Nil for anything else.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         let input = Array(text.utf8)
         guard input.count % 4 == 0 else { return nil }
         var output: [UInt8] = []
