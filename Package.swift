@@ -160,7 +160,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusIntegrationTests", dependencies: ["Chorus", "ChorusAdmin", "ChorusTestSupport"]),
         // NodeStorage and StorageWriter on temporary directories: reopening, refusals, group commit.
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusSealTests", dependencies: ["ChorusSeal", "ChorusWire"]),

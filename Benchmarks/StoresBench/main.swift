@@ -69,12 +69,13 @@ struct Options {
 }
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
-    progress("chorus-stores-bench: \(message)")
+    progress("error: \(message)")
     exit(code)
 }
 
+/// A line on stderr, marked so that scripts/bench passes it on while it waits.
 func progress(_ text: String) {
-    var line = text + "\n"
+    var line = "[stores-bench] " + text + "\n"
     line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
 }
 
@@ -218,6 +219,13 @@ func fill(_ options: Options) async throws {
     let tally = Tally()
     let started = now()
     let writers = 256
+    progress("fill: \(options.keys) keys")
+    let reporter = Task {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            if !Task.isCancelled { progress("fill: \(tally.count.load(ordering: .relaxed)) of \(options.keys) keys written") }
+        }
+    }
     await withTaskGroup(of: Void.self) { group in
         for writer in 0..<writers {
             group.addTask {
@@ -233,6 +241,7 @@ func fill(_ options: Options) async throws {
             }
         }
     }
+    reporter.cancel()
     let seconds = Double(now() - started) / 1e9
     await node.stop()
     print("{\"keys\": \(tally.count.load(ordering: .relaxed)), \"fill_s\": \(seconds)}")

@@ -116,9 +116,15 @@ struct AdminResponder: HTTPResponder {
                                            bind: "\(node.settings.bind)", admin: node.settings.admin.map { "\($0)" },
                                            profile: node.settings.profile.rawValue, version: ClusterNode.version).json))
         case .metrics:
-            var text: [UInt8] = []
-            metrics.emit(into: &text)
-            return .now(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text))
+            let metrics = self.metrics
+            return .whenReady { answer in
+                node.figures { figures in
+                    var text: [UInt8] = []
+                    metrics.emit(into: &text)
+                    NodeMetrics.write(figures, into: &text)
+                    answer(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text))
+                }
+            }
         case .members:
             return .later { .json(await node.members().map(MemberResponse.init).json) }
         case .member(let name):

@@ -5,6 +5,10 @@ import ChorusLoop
 public enum HTTPHandling: Sendable {
     case now(HTTPResponse)
     case later(@Sendable () async -> HTTPResponse)
+    /// Answered through the callback it is given, once, from any thread, with no task in
+    /// between: for an answer gathered by hops across event loops that must come even while the
+    /// cooperative thread pool is busy (metrics of a node under load).
+    case whenReady(@Sendable (@escaping @Sendable (HTTPResponse) -> Void) -> Void)
 }
 
 /// What an `HTTPServer` serves.

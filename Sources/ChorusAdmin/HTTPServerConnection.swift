@@ -147,6 +147,13 @@ final class HTTPServerConnection: @unchecked Sendable {
                         let response = await operation()
                         loop.execute { self.answered(response, keepAlive: keepAlive, echoKeepAlive: echoKeepAlive) }
                     }
+                case .whenReady(let operation):
+                    answering = true
+                    connection.pauseReading()
+                    let loop = core.loop
+                    operation { response in
+                        loop.execute { self.answered(response, keepAlive: keepAlive, echoKeepAlive: echoKeepAlive) }
+                    }
                 }
             }
         }

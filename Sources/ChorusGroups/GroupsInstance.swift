@@ -89,6 +89,9 @@ public struct GroupsInstance: Sendable {
         index[scope]?.groups[group]?.distinct ?? []
     }
 
+    /// Whether `node` is a peer: membership reports it alive, so its messages are heard.
+    public func isPeer(_ node: NodeUID) -> Bool { peers[node] != nil }
+
     /// Whether this node holds a full view of `peer` (it answered a sync request).
     public func isSynced(with peer: NodeUID) -> Bool { peers[peer]?.sequence != nil }
 

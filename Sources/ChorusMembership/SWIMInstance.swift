@@ -27,6 +27,24 @@ public struct SWIMInstance: Sendable {
     public private(set) var localHealth: LocalHealth
     /// Whether `leave` was called.
     public private(set) var hasLeft = false
+    /// What this member did since it started, for metrics.
+    public private(set) var counters = Counters()
+
+    /// Counts of protocol steps, for metrics (the shell reads them; the protocol never does).
+    public struct Counters: Sendable, Equatable {
+        /// Probe rounds started: a direct ping to the next member of the round robin.
+        public var probes: UInt64 = 0
+        /// Probe rounds whose direct ping went unanswered, so helpers were asked (and the TCP
+        /// fallback tried).
+        public var indirectProbes: UInt64 = 0
+        /// Probe rounds that ended with no ack by any path: the target is accused.
+        public var failedProbes: UInt64 = 0
+        /// Suspicions, deaths or goodbyes of this member, heard from others, that it refuted with
+        /// a higher incarnation.
+        public var refutations: UInt64 = 0
+
+        public init() {}
+    }
 
     var random: ProtocolRandom
     var suspicions: [String: Suspicion] = [:]
@@ -242,6 +260,7 @@ public struct SWIMInstance: Sendable {
         if var round = probe {
             if !round.acked && !round.indirectSent && now >= round.directDeadline {
                 round.indirectSent = true
+                counters.indirectProbes += 1
                 let helpers = table.sample(settings.indirectChecks, using: &random) {
                     $0.state.status == .alive && $0.id != round.target
                 }
@@ -259,6 +278,7 @@ public struct SWIMInstance: Sendable {
             if now >= round.roundDeadline {
                 probe = nil
                 if !round.acked {
+                    counters.failedProbes += 1
                     if settings.lifeguard {
                         localHealth.probeFailed()
                         localHealth.nacksMissing(round.nacksExpected - round.nacksReceived)
@@ -276,6 +296,7 @@ public struct SWIMInstance: Sendable {
     private mutating func startProbe(now: ProtocolTime) {
         guard let target = nextProbeTarget() else { return }
         let sequence = nextSequence()
+        counters.probes += 1
         probe = ProbeRound(sequence: sequence, target: target.id, targetAddress: target.address,
                            directDeadline: now + localHealth.scale(settings.probeTimeout),
                            roundDeadline: now + localHealth.scale(settings.probeInterval))
@@ -483,6 +504,7 @@ public struct SWIMInstance: Sendable {
                 return
             }
             incarnation = item.state.incarnation
+            counters.refutations += 1
             if settings.lifeguard { localHealth.refutedSuspicion() }
         }
         incarnation = incarnation.next

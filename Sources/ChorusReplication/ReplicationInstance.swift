@@ -8,6 +8,19 @@ public enum ReplicationMessageKind: Sendable, Equatable {
     case snapshotPart
 }
 
+/// Writes a replica holds that a peer has not acknowledged (see `ReplicationInstance.backlog(of:)`).
+public struct ReplicationBacklog: Sendable, Equatable {
+    /// How many writes.
+    public var writes: UInt64 = 0
+    /// When the oldest of them was applied here; nil when there is none.
+    public var oldestAppliedAt: ProtocolTime?
+
+    public init(writes: UInt64 = 0, oldestAppliedAt: ProtocolTime? = nil) {
+        self.writes = writes
+        self.oldestAppliedAt = oldestAppliedAt
+    }
+}
+
 /// What the shell must do for the replication core.
 public enum ReplicationDirective<Key: ReplicatedKey, Value: ReplicatedValue>: Sendable {
     /// Sends the same encoded message to each of these peers.
@@ -211,6 +224,24 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
                 }
             }
         }
+    }
+
+    /// What `peer` has not acknowledged of this replica: writes held here that its digests (or the
+    /// deltas it sent) do not show yet, and when the oldest of them was applied here; nil for a
+    /// node that is not a peer. The age of that write is the replication lag towards the peer:
+    /// a peer acknowledges by its digests, so under steady writes the age stays below about one
+    /// `digestInterval`; one that keeps growing names a peer that does not catch up. A write the
+    /// log no longer holds counts from the oldest delta it holds (the peer needs a snapshot).
+    public func backlog(of peer: NodeUID) -> ReplicationBacklog? {
+        guard let known = peers[peer]?.known else { return nil }
+        var backlog = ReplicationBacklog()
+        for run in state.context.missing(from: known) {
+            backlog.writes += run.count
+            // The first write of a run is taken as its oldest: an origin's writes arrive mostly in order.
+            let appliedAt = log.delta(for: Dot(origin: run.origin, sequence: run.first))?.appliedAt ?? log.oldestAppliedAt ?? now
+            backlog.oldestAppliedAt = min(backlog.oldestAppliedAt ?? appliedAt, appliedAt)
+        }
+        return backlog
     }
 
     /// How many received deltas wait for a write they replaced.

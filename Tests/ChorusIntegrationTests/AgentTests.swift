@@ -1,3 +1,4 @@
+import ChorusAdmin
 import ChorusLoop
 import ChorusTestSupport
 import Foundation
@@ -102,7 +103,11 @@ struct AgentTests {
         let health = await AdminClient.get(admin, "/v1/health")
         #expect(health?.status == 200)
         let metrics = await AdminClient.get(admin, "/metrics")
-        #expect(metrics?.body.contains("chorus_dropped_inputs_total{") == true)
+        let dropped = MetricSamples(parsing: metrics?.body ?? "")
+        #expect((dropped.value("chorus_dropped_packets_total", ["transport": "udp", "reason": "malformed"]) ?? 0) >= 1)
+        #expect((dropped.value("chorus_dropped_packets_total", ["transport": "tcp", "reason": "malformed"]) ?? 0) >= 1)
+        #expect((dropped.value("chorus_dropped_packets_total", ["transport": "tcp", "reason": "unknown_sender"]) ?? 0) >= 1,
+                "the frame that is not a hello")
         #expect(agent.isRunning)
         #expect(await agent.stop() == 0, "SIGTERM stops the node cleanly")
         #expect(agent.log.contains("stopped"))

@@ -91,6 +91,32 @@ struct SuspicionRulesTests {
         #expect(Self.gossip(in: directives, to: "b:1").contains { $0.member == Self.me && $0.state == MemberState(.alive, Incarnation(1)) })
     }
 
+    @Test("given a suspicion of this member, then one refutation is counted; the same news again, already refuted, counts none")
+    func refutationsAreCounted() {
+        var a = Self.member()
+        let accusation = MemberGossip(member: Self.me, address: "a:1", state: MemberState(.suspect, .zero), meta: nil, accuser: "b")
+        let packet = MembershipPacket(sender: Self.b, senderAddress: "b:1", probe: .none, gossip: [accusation])
+        _ = a.receive(packet, from: "b:1", now: .millis(10))
+        #expect(a.counters.refutations == 1)
+        _ = a.receive(packet, from: "b:1", now: .millis(20))
+        #expect(a.counters.refutations == 1)
+    }
+
+    @Test("given members that never answer, when probe rounds run, then each round is counted as a probe, its unanswered direct ping as an indirect probe, and its end without an ack as a failed probe")
+    func probeRoundsAreCounted() {
+        var a = Self.member()
+        var now = ProtocolTime.zero
+        while a.counters.failedProbes < 2 {
+            now = a.nextDeadline
+            _ = a.tick(now: now)
+        }
+        let counters = a.counters
+        #expect(counters.probes >= 2 && counters.probes <= 3, "a third round may have started as the second ended")
+        #expect(counters.indirectProbes == 2)
+        #expect(counters.failedProbes == 2)
+        #expect(counters.refutations == 0)
+    }
+
     @Test("given a lone suspicion that comes due, then it is announced again and the suspect gets one more probe interval")
     func loneSuspicionIsRechecked() {
         var a = Self.member()

@@ -188,6 +188,24 @@ struct ReplicationInstanceTests {
         #expect(replicas[1].state.numbers("k2") == [100])
     }
 
+    @Test("given two linked replicas, when one writes, then its peer's backlog holds the writes and the oldest one's time until the peer's digest acknowledges them; a node that is not a peer has none")
+    func backlogUntilAcknowledged() {
+        var replicas = Self.linked(2)
+        #expect(replicas[0].backlog(of: uid(2)) == ReplicationBacklog())
+        replicas[0].write("a", 1, now: .millis(10))
+        replicas[0].write("b", 2, now: .millis(30))
+        // The push is delivered, but the peer has not said so yet.
+        Self.exchange(&replicas, now: .millis(30))
+        #expect(replicas[1].state == replicas[0].state)
+        #expect(replicas[0].backlog(of: uid(2)) == ReplicationBacklog(writes: 2, oldestAppliedAt: .millis(10)))
+        #expect(replicas[0].backlog(of: uid(7)) == nil)
+        // When: the peer's periodic digest comes round
+        replicas[1].tick(now: .millis(30) + ReplicationSettings.local.digestInterval)
+        Self.exchange(&replicas, now: .millis(30) + ReplicationSettings.local.digestInterval)
+        // Then
+        #expect(replicas[0].backlog(of: uid(2)) == ReplicationBacklog())
+    }
+
     @Test("given a replica that missed the write replacing its entry, when the write after it arrives first, then it waits, and once the missed one arrives the entry is gone")
     func deltasWaitForWhatTheyReplaced() throws {
         var a = TestInstance(origin: uid(1), settings: .local, now: .zero)

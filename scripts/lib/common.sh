@@ -14,6 +14,8 @@
 #   http_get URL [TOKEN_FILE]       body of a 2xx answer, fails otherwise (TOKEN_FILE: bearer token)
 #   json_field NAME                 a top-level string/number field of the JSON on stdin
 #   wait_for_http URL SECS [TOKEN_FILE]  poll URL until it answers 2xx or SECS pass
+#   progress_start / progress MSG   in a wait loop: say MSG with the seconds waited, every
+#                                   CHORUS_PROGRESS_SECONDS (default 5), so no wait is silent
 
 if [[ -n "${CHORUS_COMMON_SH_LOADED:-}" ]]; then
     return 0
@@ -51,6 +53,23 @@ usage_error() {
     printf '%s: error: %s\n' "$CHORUS_SCRIPT_NAME" "$*" >&2
     printf "Run '%s --help' for usage.\n" "$0" >&2
     exit 2
+}
+
+# A long wait says what it still waits for: call progress_start before the
+# loop and progress MESSAGE at each turn; MESSAGE is printed (with the seconds
+# waited) once every CHORUS_PROGRESS_SECONDS, 5 by default.
+progress_start() {
+    CHORUS_PROGRESS_STARTED=$SECONDS
+    CHORUS_PROGRESS_SHOWN=0
+}
+
+progress() {
+    local every="${CHORUS_PROGRESS_SECONDS:-5}"
+    local waited=$((SECONDS - ${CHORUS_PROGRESS_STARTED:-$SECONDS}))
+    if ((every > 0 && waited / every > ${CHORUS_PROGRESS_SHOWN:-0})); then
+        CHORUS_PROGRESS_SHOWN=$((waited / every))
+        info "... ${waited}s: $*"
+    fi
 }
 
 # ---------------------------------------------------------------------------
@@ -203,10 +222,12 @@ print("" if value is None else value)
 wait_for_http() {
     local url="$1" seconds="$2" token_file="${3:--}"
     local deadline=$((SECONDS + seconds))
+    progress_start
     while ((SECONDS < deadline)); do
         if http_get "$url" "$token_file" >/dev/null; then
             return 0
         fi
+        progress "still waiting for $url"
         sleep 0.2
     done
     http_get "$url" "$token_file" >/dev/null

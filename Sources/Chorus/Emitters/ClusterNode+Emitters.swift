@@ -48,12 +48,14 @@ extension ClusterNode {
         if snapshot.stopped { throw .nodeStopped }
         do { try event.checkLimits() } catch { throw .invalidEvent(error.description) }
         guard let route = snapshot.emitters.route(store: store, subscription: subscription), !route.members.isEmpty else {
+            groups.unroutedBroadcasts.wrappingAdd(1, ordering: .relaxed)
             throw .noEmitters
         }
         let index = directory.randomIndex(below: route.members.count)
         let member = route.members[index]
         if member.node == uid {
             route.endpoints[index]?.deliver(GroupMessage(from: nil, fromNode: uid, content: .event(event), path: .local))
+            groups.localBroadcasts.wrappingAdd(1, ordering: .relaxed)
             return BroadcastReceipt(member: member, path: .local)
         }
         // Flow control, as Erlang suspends a sender on a busy distribution port: while the links

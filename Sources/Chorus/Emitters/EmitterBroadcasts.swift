@@ -53,6 +53,7 @@ final class EmitterBroadcasts {
         var member: GroupMemberID
         var tried: Set<GroupMemberID>
         var attempts: Int
+        var startedAtNanos: UInt64
         var giveUpAtNanos: UInt64
         var attemptTimeoutMillis: UInt64
         var timer: LoopTimer?
@@ -65,6 +66,8 @@ final class EmitterBroadcasts {
     private let loop: EventLoop
     /// The shell that owns this object (unowned(unsafe): read per delivery, and it always outlives us).
     private unowned(unsafe) let shell: GroupsShell
+    /// The loop's counts (`GroupsShell.broadcastFigures` adds the broadcasters' threads').
+    var figures = BroadcastFigures()
     private var pending: [UInt64: Pending] = [:]
     private var nextAckID: UInt64 = 0
     private var recent: [String: DuplicateWindow] = [:]
@@ -82,8 +85,9 @@ final class EmitterBroadcasts {
         loop.preconditionInLoop()
         nextAckID += 1
         let id = nextAckID
+        let now = EventLoop.monotonicNanos()
         pending[id] = Pending(event: event, group: group, member: GroupMemberID(node: shell.node, serial: 0), tried: [],
-                              attempts: 0, giveUpAtNanos: EventLoop.monotonicNanos() + UInt64(max(0, timeout.nanoseconds)),
+                              attempts: 0, startedAtNanos: now, giveUpAtNanos: now + UInt64(max(0, timeout.nanoseconds)),
                               attemptTimeoutMillis: UInt64(max(1, attemptTimeout.nanoseconds / 1_000_000)), timer: nil, done: done)
         attempt(id)
     }
@@ -107,6 +111,7 @@ final class EmitterBroadcasts {
         let member = choices[shell.directory.randomIndex(below: choices.count)]
         entry.member = member
         entry.tried.insert(member)
+        if entry.attempts > 0 { figures.retries += 1 }
         entry.attempts += 1
         if member.node == shell.node {
             pending[id] = entry
@@ -129,12 +134,21 @@ final class EmitterBroadcasts {
     private func finish(_ id: UInt64, _ result: Result<BroadcastReceipt, EmitterError>) {
         guard let entry = pending.removeValue(forKey: id) else { return }
         entry.timer?.cancel()
+        switch result {
+        case .success(let receipt):
+            if receipt.path == .local { figures.localEvents += 1 } else { figures.remoteEvents += 1 }
+            figures.ackLatency.record(nanos: EventLoop.monotonicNanos() &- entry.startedAtNanos)
+        case .failure(.noEmitters): figures.noEmitters += 1
+        case .failure(.notAcknowledged): figures.notAcknowledged += 1
+        case .failure: break
+        }
         entry.done(result)
     }
 
     /// A node's answer to one of our deliveries.
     func received(_ ack: EmitterAck, from peer: NodeUID) {
         guard let entry = pending[ack.ackID], entry.member.node == peer else { return }
+        if ack.accepted { figures.acksAccepted += 1 } else { figures.acksRefused += 1 }
         if ack.accepted {
             finish(ack.ackID, .success(BroadcastReceipt(member: entry.member, path: .remote)))
         } else {

@@ -28,6 +28,13 @@ final class GroupsShell: @unchecked Sendable {
     private var core: GroupsInstance
     private let links: PeerLinks
     private let logger: Logger
+    private let rejections: RejectionLog
+    /// Joins and leaves seen (`figures`).
+    private(set) var figures = GroupFigures()
+    /// Plain broadcasts handed to a local member, and plain broadcasts to an empty group: counted
+    /// on the broadcasters' threads (`ClusterNode.broadcast`).
+    let localBroadcasts = Atomic<UInt64>(0)
+    let unroutedBroadcasts = Atomic<UInt64>(0)
     private var monitors = GroupMonitors()
     private var endpoints: [UInt64: MemberEndpoint] = [:]
     /// Node-to-node address of each peer, from membership.
@@ -72,6 +79,7 @@ final class GroupsShell: @unchecked Sendable {
         self.core = GroupsInstance(node: node, settings: settings, now: Self.now)
         self.links = links
         self.logger = logger
+        self.rejections = RejectionLog(logger: logger)
         var seed = SystemRandomNumberGenerator()
         self.directory = GroupDirectory(seed: seed.next(), hashBasis: seed.next())
         self.broadcasts = EmitterBroadcasts(loop: loop, shell: self)
@@ -131,6 +139,8 @@ final class GroupsShell: @unchecked Sendable {
             break
         }
         if let groupsMessage = GroupsMessage(message) {
+            // The core ignores a node membership does not report alive (yet, or any more).
+            guard core.isPeer(peer.uid) else { return rejections.count(transport: "tcp", reason: "unknown_sender") }
             perform(core.receive(groupsMessage, from: peer.uid, now: Self.now))
         }
     }
@@ -347,6 +357,7 @@ final class GroupsShell: @unchecked Sendable {
                 slot = batches.count - 1
             }
             let batchItem = EmitterBatch.Item(serial: member.serial, event: held.popFirst()!.event)
+            broadcasts.figures.remoteEvents += 1
             let size = batchItem.encodedSize
             // A large event must not take its batch past a frame (alone, it fits: `checkLimits`).
             if batches[slot].size + size > WireLimits.maxFramePayload - 1024 { flush(&batches[slot]) }
@@ -433,6 +444,15 @@ final class GroupsShell: @unchecked Sendable {
 
     // MARK: Reading
 
+    /// The broadcasts' figures: the loop's counts and the broadcasters' threads'.
+    var broadcastFigures: BroadcastFigures {
+        loop.preconditionInLoop()
+        var figures = broadcasts.figures
+        figures.localEvents += localBroadcasts.load(ordering: .relaxed)
+        figures.noEmitters += unroutedBroadcasts.load(ordering: .relaxed)
+        return figures
+    }
+
     func members(scope: String, group: String) -> [GroupMemberID] { core.members(scope: scope, group: group) }
     func groupView(scope: String, group: String) -> GroupView {
         GroupView(members: core.members(scope: scope, group: group), localMembers: core.localMembers(scope: scope, group: group))
@@ -499,6 +519,7 @@ final class GroupsShell: @unchecked Sendable {
                     if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
                 }
             case .notify(let notification):
+                figures.count(notification, localNode: core.node)
                 if notification.scope == EmitterNames.scope {
                     changedEmitterGroups.insert(notification.group)
                 } else if notification.scope == TopicNames.scope {

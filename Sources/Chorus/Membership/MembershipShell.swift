@@ -33,7 +33,8 @@ final class MembershipShell: @unchecked Sendable {
     private let seeds: [String]
     private let logger: Logger
     private let rejections: RejectionLog
-    private let metrics = MembershipMetrics()
+    /// The events counted here; the rest of the figures is read from the core (`figures`).
+    private var tally = MembershipFigures()
     private var timer = DeadlineTimer()
     private var joinTimer: LoopTimer?
     private var quietTimer: LoopTimer?
@@ -67,7 +68,6 @@ final class MembershipShell: @unchecked Sendable {
     /// Joins the seeds, and keeps trying every second until another member is known.
     func start() {
         loop.preconditionInLoop()
-        metrics.record([swim.selfMember])
         guard !seeds.isEmpty else {
             rearm()
             return
@@ -87,7 +87,8 @@ final class MembershipShell: @unchecked Sendable {
     /// A membership datagram from `sender`.
     func received(_ packet: MembershipPacket, from sender: SocketAddress) {
         loop.preconditionInLoop()
-        guard !quiet, !faults.dropsInbound(from: packet.sender.name) else { return }
+        guard !quiet else { return }
+        guard !faults.dropsInbound(from: packet.sender.name) else { return rejections.count(transport: "udp", reason: "fault_injected") }
         perform(swim.receive(packet, from: "\(sender)", overStream: false, now: Self.now))
     }
 
@@ -97,10 +98,10 @@ final class MembershipShell: @unchecked Sendable {
         guard !quiet else { return }
         switch message {
         case .membership(let packet):
-            guard !faults.dropsInbound(from: packet.sender.name) else { return }
+            guard !faults.dropsInbound(from: packet.sender.name) else { return rejections.count(transport: "tcp", reason: "fault_injected") }
             perform(swim.receive(packet, from: address, overStream: true, now: Self.now))
         case .membershipSync(let sync):
-            guard !faults.dropsInbound(from: sync.sender.name) else { return }
+            guard !faults.dropsInbound(from: sync.sender.name) else { return rejections.count(transport: "tcp", reason: "fault_injected") }
             perform(swim.receive(sync, from: address, now: Self.now))
         default:
             rejections.reject(transport: "tcp", reason: "unexpected_type", nowMillis: loop.nowMillis,
@@ -112,7 +113,7 @@ final class MembershipShell: @unchecked Sendable {
     func undeliverable(to address: String, refused: Bool) {
         loop.preconditionInLoop()
         guard !quiet else { return }
-        (refused ? metrics.refused : metrics.unreachable).increment()
+        if refused { tally.undeliverableRefused += 1 } else { tally.undeliverableUnreachable += 1 }
         if refused, let member = swim.members.values.first(where: { $0.address == address && $0.isActive }) {
             logger.info("\(member.id.name) at \(address) refuses connections: its process is gone")
         }
@@ -167,6 +168,18 @@ final class MembershipShell: @unchecked Sendable {
         return ([swim.selfMember] + swim.members.values).sorted { $0.id.name < $1.id.name }
     }
 
+    /// The protocol's figures: the events counted here, the members by status and the core's counts.
+    var figures: MembershipFigures {
+        loop.preconditionInLoop()
+        var figures = tally
+        for status in MemberStatus.allCases { figures.members[status] = 0 }
+        figures.members[swim.selfMember.state.status]! += 1
+        for member in swim.members.values { figures.members[member.state.status]! += 1 }
+        figures.counters = swim.counters
+        figures.localHealth = swim.localHealth.score
+        return figures
+    }
+
     /// The member called `name` (this node included), if this node knows it.
     func member(named name: String) -> Member? {
         loop.preconditionInLoop()
@@ -203,7 +216,6 @@ final class MembershipShell: @unchecked Sendable {
         for directive in directives {
             switch directive {
             case let .send(packet, to: address, reliable: reliable):
-                if case .ping = packet.probe, !reliable { metrics.probes.increment() }
                 transmit(WireCodec.encode(.membership(packet)), to: address, overStream: reliable)
             case let .sync(sync, to: address):
                 transmit(WireCodec.encode(.membershipSync(sync)), to: address, overStream: true)
@@ -222,7 +234,7 @@ final class MembershipShell: @unchecked Sendable {
         if !faults.isNone {
             let peer = swim.members.values.first { $0.address == address }?.id.name
             switch faults.outbound(to: peer, random: &faultRandom) {
-            case .drop: return
+            case .drop: return rejections.count(transport: overStream ? "tcp" : "udp", reason: "fault_injected")
             case .deliver(let millis): delay = millis
             }
         }
@@ -267,10 +279,10 @@ final class MembershipShell: @unchecked Sendable {
         case .joined: logger.info("member \(member.id.name) (\(member.id.uid)) joined at \(member.address)")
         case .alive: logger.info("member \(member.id.name) (\(member.id.uid)) is alive again (\(member.state))")
         case .suspect:
-            metrics.suspicions.increment()
+            tally.suspicions += 1
             logger.info("member \(member.id.name) (\(member.id.uid)) is suspect (\(member.state))")
         case .dead:
-            metrics.deaths.increment()
+            tally.deaths += 1
             logger.info("member \(member.id.name) (\(member.id.uid)) is dead (\(member.state))")
         case .left: logger.info("member \(member.id.name) (\(member.id.uid)) left")
         case .updated: logger.info("member \(member.id.name) (\(member.id.uid)) updated (\(member.state))")
@@ -279,9 +291,8 @@ final class MembershipShell: @unchecked Sendable {
         onEvent?(event)
     }
 
-    /// Updates the gauges, and the links `PeerLinks` keeps, to the current members.
+    /// Updates the links `PeerLinks` keeps to the current members.
     private func membershipChanged() {
-        metrics.record([swim.selfMember] + swim.members.values)
         let active = Set(swim.members.values.filter(\.isActive).map(\.address))
         if active != wanted && !quiet {
             wanted = active

@@ -37,7 +37,7 @@ public final class ClusterNode: Sendable {
     let dataLoop: EventLoop
     let links: PeerLinks
     let datagrams: DatagramEndpoint
-    private let membership: MembershipShell
+    let membership: MembershipShell
     let groups: GroupsShell
     /// Emitter names per subscription (`persistEmitters`, `retrieveEmitters`).
     let emitterRegistry = EmitterRegistry()

@@ -3,23 +3,32 @@ import ChorusWire
 import Logging
 import CoreMetrics
 
-/// Counts input that was refused (malformed packets and frames, foreign clusters) and logs it
+/// Counts dropped input and output (malformed packets and frames, foreign clusters, injected
+/// faults, ...) in `chorus_dropped_packets_total{transport, reason}`, and logs refused input
 /// without letting a flood of garbage flood the log: the first rejection of each kind in a second
 /// is logged with its cause, the rest of that second are summed into the next line.
 ///
-/// Loop-bound: one instance per loop, used on that loop's thread only.
+/// Every `transport` and `reason` (`DropReason`) pair is registered at 0 when the log is made, so
+/// a scrape shows each from the start. Loop-bound: one instance per shell, used on its loop's
+/// thread only.
 final class RejectionLog {
     private let logger: Logger
     private var windowStart: UInt64 = 0
     private var suppressed: [String: Int] = [:]
-    private var counters: [String: Counter] = [:]
+    /// By transport (`udp`, then `tcp`), then reason.
+    private let counters: [[DropReason: Counter]] = DropTransport.allCases.map { transport in
+        Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
+            (reason, Counter(label: "chorus_dropped_packets_total", dimensions: [("transport", transport.rawValue), ("reason", reason.rawValue)]))
+        })
+    }
 
     init(logger: Logger) { self.logger = logger }
 
-    /// Records a rejected input of `kind` (`udp`, `tcp`) for `reason` (`bad_magic`, ...).
+    /// Records a rejected input of `transport` (`udp`, `tcp`) for `reason` (a `DropReason`, or a
+    /// finer cause such as `bad_magic`) and logs `message`, throttled.
     func reject(transport: String, reason: String, nowMillis: UInt64, _ message: @autoclosure () -> String) {
+        count(transport: transport, reason: reason)
         let key = "\(transport)/\(reason)"
-        counter(transport: transport, reason: reason).increment()
         if nowMillis &- windowStart >= 1000 {
             windowStart = nowMillis
             for (kind, count) in suppressed.sorted(by: { $0.key < $1.key }) where count > 0 {
@@ -35,17 +44,15 @@ final class RejectionLog {
         }
     }
 
-    private func counter(transport: String, reason: String) -> Counter {
-        let key = "\(transport)/\(reason)"
-        if let counter = counters[key] { return counter }
-        let counter = Counter(label: "chorus_dropped_inputs_total", dimensions: [("transport", transport), ("reason", reason)])
-        counters[key] = counter
-        return counter
+    /// Counts a drop without logging it: one that is expected where it happens (injected faults,
+    /// a peer's message before membership reports it alive).
+    func count(transport: String, reason: String) {
+        counters[transport == DropTransport.udp.rawValue ? 0 : 1][DropReason(cause: reason)]?.increment()
     }
 }
 
 extension WireError {
-    /// A short metric label for why an input was refused.
+    /// A short label for why an input was refused (a `DropReason` or a finer cause of one).
     var reasonLabel: String {
         switch self {
         case .truncated: "truncated"
@@ -58,7 +65,7 @@ extension WireError {
     }
 }
 
-/// The metric label for any error met while reading input.
+/// The label for any error met while reading input.
 func rejectionReason(_ error: any Error) -> String {
     if let wire = error as? WireError { return wire.reasonLabel }
     if error is FrameTooLarge { return "oversized" }

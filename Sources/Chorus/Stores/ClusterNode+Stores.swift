@@ -35,6 +35,20 @@ public struct StoreFigures: Sendable, Equatable {
     /// Peers linked for replication.
     public var peers: Int
     public var counters: ReplicationInstance<StoreKey, StoreValue>.Counters
+    /// Replication towards each linked peer, sorted by name.
+    public var replication: [PeerReplication]
+}
+
+/// Replication from this node towards one peer: the writes this node holds that the peer has
+/// not acknowledged (by its digests, every `digest_interval`), and the replication lag, the age of
+/// the oldest of them (0 when there is none). Under steady writes the lag stays below about one
+/// digest interval; one that keeps growing names a peer that does not catch up (a slow or cut-off
+/// node, or one being sent a snapshot).
+public struct PeerReplication: Sendable, Equatable {
+    /// The peer's node name.
+    public var peer: String
+    public var pendingDeltas: UInt64
+    public var lagSeconds: Double
 }
 
 extension ClusterNode {
@@ -42,10 +56,13 @@ extension ClusterNode {
     public func storeFigures() -> StoreFigures? {
         guard let opened = try? stores.shells() else { return nil }
         let localKeys = opened.local.inspect { $0.state.keyCount }
-        return opened.replicated.inspect { instance in
+        var figures = opened.replicated.inspect { instance in
             StoreFigures(replicatedKeys: instance.state.keyCount, localKeys: localKeys, restoredKeys: opened.restoredKeys,
                          restoreSeconds: opened.restoreSeconds, writes: instance.sequence, loggedDeltas: instance.loggedDeltas,
-                         waitingDeltas: instance.waitingDeltas, peers: instance.peerIDs.count, counters: instance.counters)
+                         waitingDeltas: instance.waitingDeltas, peers: instance.peerIDs.count, counters: instance.counters,
+                         replication: [])
         }
+        figures.replication = opened.replicated.peerBacklogs()
+        return figures
     }
 }

@@ -53,6 +53,8 @@ final class StoreShell: @unchecked Sendable {
         var sweepArmed = false
         var flushScheduled = false
         var stopped = false
+        /// The linked peers' names, for figures.
+        var peerNames: [NodeUID: String] = [:]
 
         /// Keeps the shapes' catalog up to date with a peer's changes (the shapes' own writes
         /// update it themselves).
@@ -137,6 +139,7 @@ final class StoreShell: @unchecked Sendable {
     private let keyspace: Keyspace
     private let contextMetaName: String
     private let logger: Logger
+    private let rejections: RejectionLog
     private var addressOf: [NodeUID: String] = [:]
     private var snapshots: [NodeUID: ReplicaSnapshotWriter<Key, Value>] = [:]
     private var timer = DeadlineTimer()
@@ -156,6 +159,7 @@ final class StoreShell: @unchecked Sendable {
         self.loop = loop
         self.links = links
         self.logger = logger
+        self.rejections = RejectionLog(logger: logger)
     }
 
     /// Reads a keyspace's rows and saved context from `storage`. A row that does not decode is
@@ -400,7 +404,10 @@ final class StoreShell: @unchecked Sendable {
         loop.preconditionInLoop()
         guard !loopStopped else { return }
         addressOf[peer.uid] = peer.bindAddress
-        core.withLock { $0.instance.peerUp(peer.uid) }
+        core.withLock { core in
+            core.instance.peerUp(peer.uid)
+            core.peerNames[peer.uid] = peer.name
+        }
         flush()
     }
 
@@ -408,7 +415,10 @@ final class StoreShell: @unchecked Sendable {
         loop.preconditionInLoop()
         addressOf[peer.uid] = nil
         snapshots[peer.uid] = nil
-        core.withLock { $0.instance.peerDown(peer.uid) }
+        core.withLock { core in
+            core.instance.peerDown(peer.uid)
+            core.peerNames[peer.uid] = nil
+        }
     }
 
     /// A replication frame from a peer. One that does not decode is logged and dropped whole.
@@ -426,7 +436,8 @@ final class StoreShell: @unchecked Sendable {
         }
         if let followUp { perform(followUp) }
         if case let .failure(error) = outcome {
-            logger.warning("dropped a malformed \(type) from \(peer.name) (\(peer.uid)): \(error)")
+            rejections.reject(transport: "tcp", reason: error.reasonLabel, nowMillis: loop.nowMillis,
+                              "dropped a malformed \(type) from \(peer.name) (\(peer.uid)): \(error)")
         }
     }
 
@@ -487,6 +498,24 @@ final class StoreShell: @unchecked Sendable {
     }
 
     // MARK: Figures
+
+    /// Replication towards each linked peer, by name (a node's runs merged: the larger backlog),
+    /// sorted by name: writes it has not acknowledged, and the age of the oldest.
+    func peerBacklogs() -> [PeerReplication] {
+        let now = DeadlineTimer.now
+        let byName: [String: PeerReplication] = core.withLock { core in
+            var byName: [String: PeerReplication] = [:]
+            for (uid, name) in core.peerNames {
+                guard let backlog = core.instance.backlog(of: uid) else { continue }
+                let lag = backlog.oldestAppliedAt.map { now > $0 ? Double(now.nanos - $0.nanos) / 1e9 : 0 } ?? 0
+                let figure = PeerReplication(peer: name, pendingDeltas: backlog.writes, lagSeconds: lag)
+                if let other = byName[name], other.lagSeconds >= lag { continue }
+                byName[name] = figure
+            }
+            return byName
+        }
+        return byName.values.sorted { $0.peer < $1.peer }
+    }
 
     /// The last commit error, if the latest commit failed.
     var lastFailure: String? { core.withLock { $0.lastFailure } }

@@ -30,7 +30,7 @@ extension Command {
 @main
 enum ChorusCommand {
     static var commands: [any Command.Type] {
-        [AgentCommand.self, MembersCommand.self, GroupsCommand.self, BroadcastCommand.self,
+        [AgentCommand.self, MembersCommand.self, TopCommand.self, GroupsCommand.self, BroadcastCommand.self,
          EpochsInitCommand.self, EpochsPutCommand.self, EpochsGetCommand.self, EpochsDeleteCommand.self, EpochsRemoveClientCommand.self,
          ShapesAddCommand.self, ShapesListCommand.self, ShapesGetCommand.self, ShapesRemoveCommand.self,
          ShapesSetOffsetCommand.self, ShapesSetXminCommand.self, ShapesMarkStartedCommand.self,
