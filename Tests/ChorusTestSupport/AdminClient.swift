@@ -16,7 +16,9 @@ public enum AdminClient {
     public static func get(_ admin: String, _ path: String) async -> Answer? {
         guard let url = URL(string: "http://\(admin)\(path)") else { return nil }
         var request = URLRequest(url: url)
-        request.timeoutInterval = 2
+        // Long enough for an answer a loaded machine's task pool is slow to give (a node that is
+        // down refuses at once; this only bounds one that accepted and did not answer).
+        request.timeoutInterval = 10
         guard let (data, response) = try? await URLSession.shared.data(for: request),
               let http = response as? HTTPURLResponse else { return nil }
         return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self),
