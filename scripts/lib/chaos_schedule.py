@@ -5,6 +5,8 @@ SplitMix64 (below), not from the `random` module, whose algorithms may change be
 
 Rules of the schedule:
   - faults start every 1.5 to 4 s, from 3 s into the run until 5 s before its end;
+  - a partition stands over the last 8 s, until the heal: every run shows a partition heal and
+    converge before its checks;
   - kinds: `kill` (kill -9, restarted 1 to 4 s later on the same data_dir), `pause` (SIGSTOP,
     SIGCONT 0.5 to 4 s later), `partition` (two sides that drop each other's traffic, 3 to 10 s),
     `drop` (traffic from one node to another is dropped, one way, 2 to 8 s), `loss` (a node loses
@@ -154,6 +156,10 @@ def make_schedule(seed, names, duration):
     names = sorted(names)
     random = SplitMix64(seed).fork(0x5C4ED)
     faults = []
+    if len(names) >= 2:
+        last = _draw("partition", random, names, duration - 8.0)
+        last.end = duration  # stands until the heal (the controller ends only faults that end before)
+        faults.append(last)
     t = 3.0
     while t < duration - 5.0:
         for _ in range(3):  # a kind that breaks a rule is drawn again, at most twice
@@ -164,7 +170,7 @@ def make_schedule(seed, names, duration):
                 faults.append(fault)
                 break
         t += random.uniform(1.5, 4.0)
-    return faults
+    return sorted(faults, key=lambda f: f.start)
 
 
 def format_schedule(faults, duration):

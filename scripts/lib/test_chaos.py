@@ -41,6 +41,8 @@ class ScheduleSpec(unittest.TestCase):
                 self.assertLessEqual(len(set(down)), 2, f"seed {seed} at {fault.start}")
                 self.assertEqual(len(down), len(set(down)), f"seed {seed}: a node down twice at once")
                 self.assertLessEqual(sum(1 for f in during if f.kind == "partition"), 1, f"seed {seed}")
+            self.assertTrue(any(f.kind == "partition" and f.start <= 112 and f.end >= 120 for f in faults),
+                            f"seed {seed}: no partition stands until the heal")
 
 
 class FaultsOfSpec(unittest.TestCase):
