@@ -38,11 +38,13 @@ class Answer:
 class Node:
     """One node of the config, and the process that runs it now (if any)."""
 
-    def __init__(self, name, bind, admin, data_dir):
+    def __init__(self, name, bind, admin, data_dir, token=None):
         self.name = name
         self.bind = bind
         self.admin = admin
         self.data_dir = data_dir
+        # The admin API's bearer token (from the node's admin_token_file), or None.
+        self.token = token
         self.process = None
         # running, paused or killed
         self.state = "killed"
@@ -86,6 +88,8 @@ def call(node, method, path, body=None, timeout=15.0):
         connection.sock.settimeout(timeout)
     payload = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} if payload is not None else {}
+    if node.token:
+        headers["Authorization"] = f"Bearer {node.token}"
     try:
         connection.request(method, path, body=payload, headers=headers)
         response = connection.getresponse()
@@ -123,8 +127,16 @@ class Cluster:
         for line in listing.stdout.splitlines():
             if not line.strip():
                 continue
-            name, bind, admin, data_dir = line.split("\t")
-            self.nodes[name] = Node(name, bind, admin, data_dir)
+            # NAME, BIND, ADMIN, DATA_DIR, ADMIN_TOKEN_FILE ('-': none)
+            name, bind, admin, data_dir, token_file = line.split("\t")[:5]
+            token = None
+            if token_file != "-":
+                try:
+                    with open(token_file, encoding="utf-8") as file:
+                        token = file.read().strip()
+                except OSError as error:
+                    raise SetupError(f"cannot read {name}'s admin_token_file {token_file}: {error}") from None
+            self.nodes[name] = Node(name, bind, admin, data_dir, token)
         if len(self.nodes) < 2:
             raise SetupError(f"{config} lists {len(self.nodes)} node(s); a chaos run needs at least 2")
 

@@ -101,6 +101,8 @@ class Recorders:
 
 
 class Workload:
+    """The workers, their operations, and what they need to pick an operation's target."""
+
     def __init__(self, cluster, history, random, workers):
         self.cluster = cluster
         self.history = history
@@ -223,13 +225,14 @@ class Workload:
     def _emitters(self, node, random, _):
         with self.recorders.lock:
             uid, members = self.recorders.of(node, "emitter")
-            joined, mine = Recorders.joined(members), list(members)
+            joined = Recorders.joined(members)
+            mine = [(m, next(iter(places))) for m, places in members.items()]
         if len(joined) >= 2 and random.below(2) == 0:
             member, (scope, group) = random.choice(joined)
             self._leave(node, uid, "emitter", scope, group, member)
         elif len(mine) >= MAX_EMITTER_RECORDERS:
-            member = random.choice(mine)
-            self._join(node, uid, "emitter", self.EMITTERS_PATH, next(iter(members[member])), member)
+            member, place = random.choice(mine)
+            self._join(node, uid, "emitter", self.EMITTERS_PATH, place, member)
         else:
             self._join(node, uid, "emitter", self.EMITTERS_PATH, None)
 
