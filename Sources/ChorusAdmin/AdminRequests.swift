@@ -24,33 +24,55 @@ public struct FaultsRequest: Codable, Equatable, Sendable, JSONRepresentable {
     public var loss: Double?
     /// Delay added to outbound membership messages.
     public var delayMs: Int?
+    /// Names of `InjectedDefect`s.
+    public var defects: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case dropInbound = "drop_inbound", dropOutbound = "drop_outbound", loss, delayMs = "delay_ms"
+        case dropInbound = "drop_inbound", dropOutbound = "drop_outbound", loss, delayMs = "delay_ms", defects
     }
 
-    public init(dropInbound: [String]? = nil, dropOutbound: [String]? = nil, loss: Double? = nil, delayMs: Int? = nil) {
+    public init(dropInbound: [String]? = nil, dropOutbound: [String]? = nil, loss: Double? = nil, delayMs: Int? = nil,
+                defects: [String]? = nil) {
         self.dropInbound = dropInbound
         self.dropOutbound = dropOutbound
         self.loss = loss
         self.delayMs = delayMs
+        self.defects = defects
     }
 
-    /// Reads a body: a JSON object with any of `drop_inbound`, `drop_outbound` (arrays of
-    /// strings), `loss` (a number) and `delay_ms` (an integer); null is the same as absent.
+    /// Reads a body: a JSON object with any of `drop_inbound`, `drop_outbound`, `defects` (arrays
+    /// of strings), `loss` (a number) and `delay_ms` (an integer); null is the same as absent.
     public init(body: [UInt8]) throws(HTTPError) {
-        let object = try JSONObjectReader(body: body, keys: ["drop_inbound", "drop_outbound", "loss", "delay_ms"])
+        let object = try JSONObjectReader(body: body, keys: ["drop_inbound", "drop_outbound", "loss", "delay_ms", "defects"])
         dropInbound = try object.strings("drop_inbound")
         dropOutbound = try object.strings("drop_outbound")
         loss = try object.number("loss")
         delayMs = try object.integer("delay_ms")
+        defects = try object.strings("defects")
+    }
+
+    /// The faults in force, as the answer shows them.
+    public init(_ faults: InjectedFaults) {
+        self.init(dropInbound: faults.dropInbound.sorted(), dropOutbound: faults.dropOutbound.sorted(), loss: faults.loss,
+                  delayMs: Int(faults.delayMillis), defects: faults.defects.sorted().map(\.rawValue))
+    }
+
+    /// The faults this body describes; 400 with the reason for a value out of range or an unknown defect.
+    public func faults() throws(HTTPError) -> InjectedFaults {
+        do throws(InjectedFaultError) {
+            return try InjectedFaults(dropInbound: Set(dropInbound ?? []), dropOutbound: Set(dropOutbound ?? []), loss: loss ?? 0,
+                                      delayMillis: delayMs ?? 0, defects: Set((defects ?? []).map(InjectedDefect.init(named:))))
+        } catch {
+            throw HTTPError(.badRequest, error.message)
+        }
     }
 
     public var json: JSONValue {
         .object(dropping: ["drop_inbound": dropInbound.map { .array($0.map(JSONValue.string)) },
                            "drop_outbound": dropOutbound.map { .array($0.map(JSONValue.string)) },
                            "loss": loss.map(JSONValue.double),
-                           "delay_ms": delayMs.map { .integer(Int64($0)) }])
+                           "delay_ms": delayMs.map { .integer(Int64($0)) },
+                           "defects": defects.map { .array($0.map(JSONValue.string)) }])
     }
 }
 

@@ -160,28 +160,20 @@ struct AdminResponder: HTTPResponder {
             }
         case .setFaults:
             try requireFaults()
-            let body = try FaultsRequest(body: request.body)
-            let faults: MembershipFaults
-            do {
-                faults = try MembershipFaults(dropInbound: Set(body.dropInbound ?? []), dropOutbound: Set(body.dropOutbound ?? []),
-                                              loss: body.loss ?? 0, delayMillis: body.delayMs ?? 0)
-            } catch {
-                throw HTTPError(.badRequest, error.message)
-            }
+            let faults = try FaultsRequest(body: request.body).faults()
             return .later {
                 do {
-                    try await node.setMembershipFaults(faults)
+                    try await node.setFaults(faults)
                 } catch {
                     return errorResponse(HTTPError(.forbidden, "\(error)"))
                 }
-                return .json(FaultsRequest(dropInbound: faults.dropInbound.sorted(), dropOutbound: faults.dropOutbound.sorted(),
-                                           loss: faults.loss, delayMs: Int(faults.delayMillis)).json)
+                return .json(FaultsRequest(faults).json)
             }
         case .clearFaults:
             try requireFaults()
             return .later {
                 do {
-                    try await node.setMembershipFaults(.none)
+                    try await node.setFaults(.none)
                 } catch {
                     return errorResponse(HTTPError(.forbidden, "\(error)"))
                 }

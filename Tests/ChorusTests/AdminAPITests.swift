@@ -198,10 +198,11 @@ struct AdminAPITests {
                                                           body: #"{"drop_inbound": ["n2"], "drop_outbound": ["n3"], "loss": 0.1, "delay_ms": 50}"#))
             #expect(set.status == 200)
             let echoed = try JSONDecoder().decode(FaultsRequest.self, from: Data(set.body.utf8))
-            #expect(echoed == FaultsRequest(dropInbound: ["n2"], dropOutbound: ["n3"], loss: 0.1, delayMs: 50))
+            #expect(echoed == FaultsRequest(dropInbound: ["n2"], dropOutbound: ["n3"], loss: 0.1, delayMs: 50, defects: []))
             for (body, expected) in [(#"{"loss": 2}"#, "loss must be"), (#"{"delay_ms": -1}"#, "delay_ms must be"),
                                      (#"{"drop_inbound": [1]}"#, "drop_inbound[0]"), (#"{"loss": "x"}"#, "loss: expected"),
-                                     (#"{"los": 0.1}"#, "unknown field")] {
+                                     (#"{"los": 0.1}"#, "unknown field"),
+                                     (#"{"defects": ["nope"]}"#, #"unknown defect \"nope\"; known: ack_without_delivery"#)] {
                 let answer = try #require(await AdminClient.send(address, "PUT", "/v1/debug/faults", body: body))
                 #expect(answer.status == 400, "\(body)")
                 #expect(answer.body.contains(expected), "\(body): \(answer.body)")
@@ -261,7 +262,7 @@ struct AdminAPITests {
                 #expect(answer.headers["content-type"] == "application/json; charset=utf-8")
                 #expect(answer.headers["content-length"] == "\(answer.body.utf8.count)")
             }
-            #expect(faults.body == #"{"delay_ms":5,"drop_inbound":["n2","n3"],"drop_outbound":[],"loss":1}"#)
+            #expect(faults.body == #"{"defects":[],"delay_ms":5,"drop_inbound":["n2","n3"],"drop_outbound":[],"loss":1}"#)
             #expect(member.body.contains(#""meta":"\/wBB","meta_encoding":"base64""#), "\(member.body)")
             #expect(missing.status == 404 && missing.body.contains(#"no member named \"a\/b\""#), "\(missing.body)")
         }

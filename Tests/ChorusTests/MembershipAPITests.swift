@@ -111,7 +111,7 @@ struct MembershipAPITests {
     func faultsRefused() async throws {
         let a = try Self.node("a", port: try FreePorts.take(1)[0])
         await #expect(throws: MembershipError.faultsDisabled) {
-            try await a.setMembershipFaults(.none)
+            try await a.setFaults(.none)
         }
         await a.stop()
     }

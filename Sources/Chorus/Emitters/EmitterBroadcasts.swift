@@ -71,6 +71,9 @@ final class EmitterBroadcasts {
     private var pending: [UInt64: Pending] = [:]
     private var nextAckID: UInt64 = 0
     private var recent: [String: DuplicateWindow] = [:]
+    /// The defect `InjectedDefect.ackWithoutDelivery` (`debug_faults` only): deliveries from peers
+    /// are acknowledged and never handed to the member.
+    var acksWithoutDelivery = false
 
     init(loop: EventLoop, shell: GroupsShell) {
         self.loop = loop
@@ -175,7 +178,7 @@ final class EmitterBroadcasts {
             _ = shell.deliverEvent(delivery.event, to: delivery.to, from: peer, path: .remote)
             return nil
         }
-        if recent[delivery.group]?.contains(delivery.event.eventID) == true {
+        if acksWithoutDelivery || recent[delivery.group]?.contains(delivery.event.eventID) == true {
             return EmitterAck(ackID: delivery.ackID, accepted: true)
         }
         let accepted = shell.deliverEvent(delivery.event, to: delivery.to, from: peer, path: .remote)

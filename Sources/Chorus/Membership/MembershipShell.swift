@@ -18,7 +18,8 @@ import Logging
 /// - the addresses of the active members are handed to `PeerLinks`, which keeps a link to each and
 ///   redials at once when one closes, so a crash is noticed in about a round trip;
 /// - join is retried every second until another member is known (seeds may start later);
-/// - injected faults (`MembershipFaults`) apply to this node's membership traffic only.
+/// - injected faults (`InjectedFaults`) drop, lose and delay membership traffic here; `PeerLinks`
+///   drops the named peers' link frames.
 final class MembershipShell: @unchecked Sendable {
     // Safety of @unchecked Sendable: created off-loop, then used only on `loop` (each entry point
     // checks it); other threads reach it through `loop.execute`/`submit`. `events` is Sendable.
@@ -39,7 +40,7 @@ final class MembershipShell: @unchecked Sendable {
     private var joinTimer: LoopTimer?
     private var quietTimer: LoopTimer?
     private var leaveDone: (() -> Void)?
-    private var faults = MembershipFaults.none
+    private var faults = InjectedFaults.none
     private var faultRandom = ProtocolRandom.fromSystem()
     private var wanted: Set<String> = []
     private var resolved: [String: SocketAddress] = [:]
@@ -156,10 +157,9 @@ final class MembershipShell: @unchecked Sendable {
     }
 
     /// Replaces the injected faults (`.none` clears them).
-    func setFaults(_ faults: MembershipFaults) {
+    func setFaults(_ faults: InjectedFaults) {
         loop.preconditionInLoop()
         self.faults = faults
-        logger.warning("membership faults \(faults.isNone ? "cleared" : "set: \(faults)")")
     }
 
     /// Every member this node knows, itself included, sorted by name.

@@ -203,11 +203,19 @@ public final class ClusterNode: Sendable {
         try? await failureDetectorLoop.submit { membership.updateMeta(bytes) }
     }
 
-    /// Injects faults into this node's membership traffic (a node started with `debugFaults`).
-    public func setMembershipFaults(_ faults: MembershipFaults) async throws(MembershipError) {
+    /// Injects faults into this node's traffic with its peers, membership and links alike, and
+    /// the defects they name (a node started with `debugFaults`); replaces the faults set before.
+    public func setFaults(_ faults: InjectedFaults) async throws(MembershipError) {
         guard settings.debugFaults else { throw .faultsDisabled }
+        logger.warning("injected faults \(faults.isNone ? "cleared" : "set: \(faults)")")
         let membership = self.membership
+        let links = self.links
+        let groups = self.groups
         try? await failureDetectorLoop.submit { membership.setFaults(faults) }
+        try? await dataLoop.submit {
+            links.setFaults(faults)
+            groups.broadcasts.acksWithoutDelivery = faults.defects.contains(.ackWithoutDelivery)
+        }
     }
 
     /// Closes every socket and joins the loops' threads. Idempotent.

@@ -98,7 +98,10 @@ public struct PeerInfo: Sendable, Equatable {
 ///   it waits for; a dial that fails is reported to membership (`onUndeliverable`), refused or not;
 /// - membership names the addresses of its active members (`wanted`); a link to each is kept, and
 ///   when an established one closes it is dialled again at once: a refused dial means the process is
-///   gone (a crashed node's port refuses; a paused one still accepts), which membership acts on.
+///   gone (a crashed node's port refuses; a paused one still accepts), which membership acts on;
+/// - injected faults (`debug_faults`) cut the traffic of the peers they name, after the hellos:
+///   frames from a `dropInbound` peer are dropped on arrival, frames to a `dropOutbound` peer are
+///   not sent.
 final class PeerLinks: @unchecked Sendable {
     // Safety of @unchecked Sendable: created off-loop, then used only on `loop` (checked by the
     // loop handles it owns); the node reaches it only through `loop.execute`/`submit`.
@@ -121,6 +124,7 @@ final class PeerLinks: @unchecked Sendable {
     private var stopping = false
     /// Seals and opens the frames; nil when the cluster runs without a keyring.
     private var seal: LoopSeal?
+    private var faults = InjectedFaults.none
     /// Membership messages (`.membership`, `.membershipSync`) from established links, with the
     /// sender's node-to-node address. Set before `start`.
     var onMembership: (@Sendable (Message, String) -> Void)?
@@ -228,6 +232,7 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func transmit(_ frame: [UInt8], on link: PeerLink) {
+        if !faults.dropOutbound.isEmpty, case .established(let info) = link.state, faults.dropsOutbound(to: info.name) { return }
         if !link.send(wire(frame)) {
             rejections.reject(transport: "tcp", reason: "link_overflow", nowMillis: loop.nowMillis,
                               "dropped a frame to \(link.peerAddress ?? "?"): more than \(PeerLink.maxOverflowBytes) bytes wait for it")
@@ -374,6 +379,7 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func received(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
+        if !faults.dropInbound.isEmpty, case .established(let info) = link.state, faults.dropsInbound(from: info.name) { return }
         guard seal != nil else { return dispatch(frame, on: link) }
         // Opened before anything parses it.
         let inner: [UInt8]
@@ -475,6 +481,12 @@ final class PeerLinks: @unchecked Sendable {
         let peer = link.connection.remoteAddress.map { "\($0)" } ?? "?"
         rejections.reject(transport: "tcp", reason: reason, nowMillis: loop.nowMillis, "closing connection from \(peer): \(message)")
         link.connection.close()
+    }
+
+    /// Replaces the injected faults (`.none` clears them).
+    func setFaults(_ faults: InjectedFaults) {
+        loop.preconditionInLoop()
+        self.faults = faults
     }
 
     /// Closes the listener, the links and the redial timer.
