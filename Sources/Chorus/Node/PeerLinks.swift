@@ -232,7 +232,10 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func transmit(_ frame: [UInt8], on link: PeerLink) {
-        if !faults.dropOutbound.isEmpty, case .established(let info) = link.state, faults.dropsOutbound(to: info.name) { return }
+        if !faults.dropOutbound.isEmpty, case .established(let info) = link.state, faults.dropsOutbound(to: info.name) {
+            rejections.count(transport: "tcp", reason: "fault_injected")
+            return
+        }
         if !link.send(wire(frame)) {
             rejections.reject(transport: "tcp", reason: "link_overflow", nowMillis: loop.nowMillis,
                               "dropped a frame to \(link.peerAddress ?? "?"): more than \(PeerLink.maxOverflowBytes) bytes wait for it")
@@ -379,7 +382,10 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     private func received(_ frame: UnsafeRawBufferPointer, on link: PeerLink) {
-        if !faults.dropInbound.isEmpty, case .established(let info) = link.state, faults.dropsInbound(from: info.name) { return }
+        if !faults.dropInbound.isEmpty, case .established(let info) = link.state, faults.dropsInbound(from: info.name) {
+            rejections.count(transport: "tcp", reason: "fault_injected")
+            return
+        }
         guard seal != nil else { return dispatch(frame, on: link) }
         // Opened before anything parses it.
         let inner: [UInt8]
