@@ -1,3 +1,4 @@
+import Chorus
 import ChorusLoop
 import ChorusTestSupport
 import ChorusWire
@@ -215,7 +216,7 @@ struct MembershipTests {
         await cluster.stopAll()
     }
 
-    @Test("given garbage to POST /v1/join, malformed membership datagrams and garbage frames after a hello, then the node answers 400, drops the rest and stays a healthy member")
+    @Test("given garbage to POST /v1/join, malformed membership datagrams and garbage frames after a hello (sealed with the cluster key, and in clear), then the node answers 400, drops the rest and stays a healthy member")
     func badInputKeepsNodeHealthy() async throws {
         let cluster = try Cluster(count: 2, name: "garbage")
         try await cluster.startAll()
@@ -227,27 +228,40 @@ struct MembershipTests {
 
         let target = try SocketAddress(cluster.binds[0])
         let loop = try EventLoop(name: "garbage")
+        // Garbage from a holder of the key gets past the seal to the parsers, which must refuse it.
+        var sealer = Sealer(keyring: Keyring(primary: try ClusterKey(base64: TestKeys.cluster)), cluster: "garbage")
         // Datagrams with a valid header of type membership and a payload that does not parse.
         let header: [UInt8] = [0xC4, 0x0F, 1, MessageType.membership.rawValue]
+        let datagrams = [0, 1, 7, 64, 300].map { length in
+            let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+            let size = UInt32(payload.count)
+            return header + [UInt8(size >> 24), UInt8((size >> 16) & 0xFF), UInt8((size >> 8) & 0xFF), UInt8(size & 0xFF)] + payload
+        }
+        let sealedDatagrams = datagrams.map { sealer.seal($0) }
         try await loop.submit {
             let socket = try UDPSocket(on: loop, bind: try SocketAddress("127.0.0.1:0"))
-            for length in [0, 1, 7, 64, 300] {
-                let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37) }
-                let size = UInt32(payload.count)
-                try? socket.send(header + [UInt8(size >> 24), UInt8((size >> 16) & 0xFF), UInt8((size >> 8) & 0xFF), UInt8(size & 0xFF)] + payload, to: target)
-            }
+            for datagram in sealedDatagrams + datagrams { try? socket.send(datagram, to: target) }
         }
         // A TCP link with a proper hello, then a sync frame whose payload is garbage.
         let connection = try await TCPConnection.connect(on: loop, to: target)
         let hello = WireCodec.encode(.hello(Hello(cluster: "garbage", node: "intruder", uid: NodeUID(rawValue: 7),
                                                   bindAddress: "127.0.0.1:9", software: "test")))
+        let sealedHello = sealer.seal(hello)
+        let sealedGarbage = sealer.seal([0xC4, 0x0F, 1, MessageType.membershipSync.rawValue, 0, 0, 0, 5, 1, 2, 3, 4, 5])
         try await loop.submit {
-            connection.send(hello)
-            connection.send([0xC4, 0x0F, 1, MessageType.membershipSync.rawValue, 0, 0, 0, 5, 1, 2, 3, 4, 5])
+            connection.send(sealedHello)
+            connection.send(sealedGarbage)
             connection.startReading()
+        }
+        // And a link in clear, refused at its first frame.
+        let clear = try await TCPConnection.connect(on: loop, to: target)
+        try await loop.submit {
+            clear.send(hello)
+            clear.startReading()
         }
         #expect(await cluster.agents[0]!.waitForLog("dropped datagram"), "\(cluster.agents[0]!.log)")
         #expect(await cluster.agents[0]!.waitForLog("malformed frame"), "\(cluster.agents[0]!.log)")
+        #expect(await cluster.agents[0]!.waitForLog("in clear"), "\(cluster.agents[0]!.log)")
         try loop.shutdown()
 
         #expect(await AdminClient.get(cluster.admins[0], "/v1/health")?.status == 200)
