@@ -20,6 +20,7 @@ from chaos_checks import (Verdict, check_broadcasts, check_groups, check_members
                           check_read_your_writes, check_stores_equal, check_writes_present, collect)
 from chaos_cluster import Cluster, SetupError, call
 from chaos_faults import FaultController
+from chaos_metrics import MetricsScraper, check_metrics_moving, format_movement
 from chaos_schedule import SplitMix64, format_schedule, make_schedule
 from chaos_workload import History, Workload
 
@@ -42,6 +43,9 @@ what the run checks, once every fault is healed and the cluster has converged:
                         answered before it began) saw on the same node and key, restarts included
   read-your-writes      after an LSN await answered ready on a node, a read there sees the write
   stores-equal          every key written holds the same epoch on every node
+  metrics-moving        (with --scrape-metrics) every watched family of /metrics (membership,
+                        groups, broadcast, replication, dropped packets) changed between two
+                        scrapes of one node run, on some node
 
 exit status: 0 every invariant holds; 1 one does not (or a node would not restart);
 2 bad command line; 3 the run could not be carried out (nodes would not start, ports taken).
@@ -65,7 +69,8 @@ def parse_args(argv):
     parser.add_argument("--converge-timeout", type=float, default=60.0,
                         help="seconds to wait for convergence after the heal (default 60)")
     parser.add_argument("--scrape-metrics", metavar="DIR",
-                        help="save each node's GET /metrics to DIR/<node>-start.prom and -end.prom")
+                        help="scrape every running node's GET /metrics every 5 s into DIR/<node>-<time>.prom "
+                             "and check that each watched family moves (verdict metrics-moving)")
     parser.add_argument("--chorus", default=os.environ.get("CHORUS_BIN", "chorus"), help="the chorus binary")
     args = parser.parse_args(argv)
     if args.duration < 10:
@@ -82,16 +87,6 @@ def say(text):
 def progress(text):
     sys.stderr.write(f"chaos: {text}\n")
     sys.stderr.flush()
-
-
-def scrape_metrics(cluster, directory, when):
-    os.makedirs(directory, exist_ok=True)
-    for name in cluster.names:
-        answer = call(cluster.nodes[name], "GET", "/metrics", timeout=5.0)
-        path = os.path.join(directory, f"{name}-{when}.prom")
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(answer.body if answer.ok and isinstance(answer.body, str) else f"# no answer: {answer}\n")
-    progress(f"saved /metrics of every node to {directory}/*-{when}.prom")
 
 
 def start_cluster(cluster):
@@ -165,6 +160,7 @@ def run(args, root):
     random = SplitMix64(args.seed)
     workload = Workload(cluster, history, random.fork(0x3011), args.workers)
     controller = FaultController(cluster, schedule, args.duration, args.defects, say)
+    scraper = None
     try:
         progress(f"starting {len(cluster.names)} nodes (logs in {run_dir})")
         start_cluster(cluster)
@@ -172,7 +168,9 @@ def run(args, root):
         if problem:
             raise SetupError(problem)
         if args.scrape_metrics:
-            scrape_metrics(cluster, args.scrape_metrics, "start")
+            scraper = MetricsScraper(cluster, args.scrape_metrics)
+            scraper.start()
+            progress(f"scraping every node's /metrics every {scraper.interval:.0f}s into {args.scrape_metrics}")
         progress(f"cluster up; workload with {args.workers} workers and faults for {args.duration:.0f}s")
         t0 = time.monotonic()
         controller.start(t0)
@@ -196,15 +194,18 @@ def run(args, root):
         verdicts.insert(5, check_read_your_writes(history))
         if controller.problems:
             verdicts.append(Verdict("faults-carried-out", False, "; ".join(controller.problems[:5])))
-        if args.scrape_metrics:
-            scrape_metrics(cluster, args.scrape_metrics, "end")
+        if scraper is not None:
+            scraper.stop()
+            verdicts.append(check_metrics_moving(scraper.scrapes))
     finally:
+        if scraper is not None and not scraper.stopped:
+            scraper.stop(last_scrape=False)
         cluster.end_all()
-    report(args, schedule, controller, history, verdicts, run_dir)
+    report(args, schedule, controller, history, verdicts, run_dir, scraper)
     return 0 if all(v.ok for v in verdicts) else 1
 
 
-def report(args, schedule, controller, history, verdicts, run_dir):
+def report(args, schedule, controller, history, verdicts, run_dir, scraper):
     done = ", ".join(f"{kind} {n}" for kind, n in controller.done.items())
     say(f"faults carried out: {done}")
     say("workload: " + ", ".join(f"{what} {n}" for what, n in sorted(history.counts.items())))
@@ -212,6 +213,10 @@ def report(args, schedule, controller, history, verdicts, run_dir):
         say(f"unexpected answers ({len(history.unexpected)}), first ones:")
         for line in history.unexpected[:5]:
             say(f"  {line}")
+    if scraper is not None:
+        say(f"metrics ({len(scraper.scrapes)} scrapes, in {args.scrape_metrics}):")
+        for line in format_movement(scraper.scrapes):
+            say(line)
     say("verdicts:")
     for verdict in verdicts:
         say(f"  {verdict.line()}")

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chaos_checks import (check_groups, check_monotonic_reads, check_read_your_writes, check_stores_equal,  # noqa: E402
                           check_writes_present)
 from chaos_faults import faults_of  # noqa: E402
+from chaos_metrics import check_metrics_moving, moved_families, parse_exposition  # noqa: E402
 from chaos_schedule import Fault, SplitMix64, make_schedule  # noqa: E402
 from chaos_workload import KEYS, SCOPE, EMITTER_SCOPE, History  # noqa: E402
 
@@ -152,6 +153,49 @@ class GroupViewsSpec(unittest.TestCase):
         verdict = check_groups(self.state(local, views), self.cluster, history)
         self.assertFalse(verdict.ok)
         self.assertIn("bbbb.2 is listed 0 times", verdict.detail)
+
+
+EXPOSITION = """# HELP chorus_members Members by status.
+# TYPE chorus_members gauge
+chorus_members{status="alive"} 5
+chorus_members{status="dead"} 0
+# TYPE chorus_broadcast_ack_seconds histogram
+chorus_broadcast_ack_seconds_bucket{le="0.001"} 3
+chorus_broadcast_ack_seconds_bucket{le="+Inf"} 4
+chorus_broadcast_ack_seconds_sum 0.01
+chorus_broadcast_ack_seconds_count 4
+not a sample
+"""
+
+
+class MetricsSpec(unittest.TestCase):
+    def test_given_an_exposition_then_samples_go_to_their_families_and_lines_that_do_not_parse_are_skipped(self):
+        families = parse_exposition(EXPOSITION)
+        self.assertEqual(families["chorus_members"], {'chorus_members{status="alive"}': 5.0,
+                                                      'chorus_members{status="dead"}': 0.0})
+        self.assertEqual(len(families["chorus_broadcast_ack_seconds"]), 4)
+        self.assertEqual(set(families), {"chorus_members", "chorus_broadcast_ack_seconds"})
+
+    def test_given_a_series_that_changes_within_a_node_run_then_its_family_moved_on_that_node(self):
+        before = parse_exposition(EXPOSITION)
+        after = parse_exposition(EXPOSITION.replace('status="dead"} 0', 'status="dead"} 1'))
+        moved = moved_families([("n1", 1, before), ("n2", 1, before), ("n1", 1, after), ("n2", 1, before)])
+        self.assertEqual(moved, {"chorus_members": {"n1"}})
+
+    def test_given_a_restart_between_two_scrapes_then_a_counter_back_at_zero_is_not_movement(self):
+        before = parse_exposition(EXPOSITION)
+        reset = parse_exposition(EXPOSITION.replace("} 3", "} 0").replace("} 4", "} 0"))
+        self.assertEqual(moved_families([("n1", 1, before), ("n1", 2, reset), ("n1", 2, reset)]), {})
+
+    def test_given_a_watched_family_that_never_moved_then_metrics_moving_fails_naming_it(self):
+        before = parse_exposition(EXPOSITION)
+        after = parse_exposition(EXPOSITION.replace('status="dead"} 0', 'status="dead"} 1'))
+        watched = {"membership": ["chorus_members"], "broadcast": ["chorus_broadcast_ack_seconds"]}
+        verdict = check_metrics_moving([("n1", 1, before), ("n1", 1, after)], watched)
+        self.assertFalse(verdict.ok)
+        self.assertIn("chorus_broadcast_ack_seconds", verdict.detail)
+        self.assertNotIn("chorus_members", verdict.detail)
+        self.assertTrue(check_metrics_moving([("n1", 1, before), ("n1", 1, after)], {"m": ["chorus_members"]}).ok)
 
 
 if __name__ == "__main__":
