@@ -41,10 +41,17 @@ public enum ReplicationDirective<Key: ReplicatedKey, Value: ReplicatedValue>: Se
 ///   the shell's loop. A peer's own writes are never relayed by push.
 /// - **Causal delivery per key**: a received delta is applied once every write it replaced has been
 ///   seen here; until then it waits.
-/// - **Anti-entropy**: on a new link both sides exchange digests; every `digestInterval` each side
-///   sends one again. A replica answers a digest with the deltas the peer lacks (leaving out, for a
-///   periodic digest, ones applied within `settleTime`, which are likely on their way), or with a
-///   snapshot when its log no longer holds one of them.
+/// - **Anti-entropy**: on a new link both sides exchange digests. A replica answers a digest with
+///   the deltas the peer lacks (leaving out, for a periodic digest, ones applied within
+///   `settleTime`, which are likely on their way), or with a snapshot when its log no longer holds
+///   one of them.
+/// - **Periodic digests, only when there is news**: every `digestInterval` a replica sends its
+///   digest to each peer that may learn something from it: one it has not told since its own
+///   context changed, one whose digests show writes this replica lacks (the answer repairs it), or
+///   one that has not acknowledged a write this replica applied more than `settleTime` ago (that
+///   digest asks for a reply, whose arrival makes this replica repair the peer). Any other peer
+///   hears one at least every `quietDigestInterval`. An idle cluster thus sends no digests but
+///   those, however many members it has.
 /// - **Snapshots**: at most one in flight per peer; the receiver joins it whole when the last part
 ///   arrives.
 /// - **Collection**: see `DeltaLog`: a delta goes once every live peer has seen it and it is older
@@ -72,12 +79,17 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     private let watching: (@Sendable (Key) -> Bool)?
     private var watchedChanges: [Key] = []
     private var contextChanged = false
+    /// Bumped at every change of the causal context; a peer's `toldVersion` is compared with it.
+    private var contextVersion: UInt64 = 0
     private var nextDigestAt: ProtocolTime
     private var snapshotsStarted: UInt64 = 0
 
     private struct Peer: Sendable {
         /// Everything the peer is known to have seen (its digests and the deltas it sent).
         var known = CausalContext()
+        /// `contextVersion` when this replica last sent the peer its digest (nil: never), and when.
+        var toldVersion: UInt64?
+        var toldAt = ProtocolTime.zero
         var sendingSnapshot = false
         var receiving: IncomingSnapshot?
     }
@@ -130,7 +142,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         log.append(write: delta, at: self.now)
         if !peers.isEmpty { pendingPush.append(delta) }
         noteChanged(key, value.map { CausalEntries(CausalEntry(dot: delta.dot, value: $0)) })
-        contextChanged = true
+        noteContextChanged()
         return delta
     }
 
@@ -142,7 +154,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
     public mutating func peerUp(_ peer: NodeUID) {
         guard peer != origin else { return }
         peers[peer] = Peer()
-        send(.digest, ReplicaDigest(context: state.context, wantsReply: true), to: [peer])
+        sendDigest(to: [peer], wantsReply: true)
     }
 
     /// The link went down or the member left: its snapshot parts in progress are dropped.
@@ -201,7 +213,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         }
         counters.deltasApplied += 1
         log.append(write: delta, at: now)
-        contextChanged = true
+        noteContextChanged()
         if outcome.changed {
             noteChanged(delta.key, outcome.entries)
             if let watching, watching(delta.key) { watchedChanges.append(delta.key) }
@@ -252,7 +264,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         counters.digestsReceived += 1
         peers[peer]!.known.formUnion(digest.context)
         if digest.wantsReply {
-            send(.digest, ReplicaDigest(context: state.context, wantsReply: false), to: [peer])
+            sendDigest(to: [peer], wantsReply: false)
         }
         repair(peer, now: now, freshLink: digest.wantsReply)
     }
@@ -276,7 +288,7 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         for key in joined { changes.append((key, state[key])) }
         if let watching { watchedChanges.append(contentsOf: joined.filter(watching)) }
         peers[peer]!.known.formUnion(context)
-        contextChanged = true
+        noteContextChanged()
         counters.snapshotsReceived += 1
         applyWaiting(now: now)
     }
@@ -320,9 +332,19 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
         self.now = max(self.now, now)
         guard now >= nextDigestAt else { return }
         nextDigestAt = now + settings.digestInterval
-        if !peers.isEmpty {
-            send(.digest, ReplicaDigest(context: state.context, wantsReply: false), to: peerIDs)
+        var told: [NodeUID] = []
+        var asked: [NodeUID] = []
+        let settled = now - settings.settleTime
+        for (id, peer) in peers {
+            if peer.toldVersion != contextVersion || now - peer.toldAt >= settings.quietDigestInterval
+                || !peer.known.missing(from: state.context).isEmpty {
+                told.append(id)
+            } else if let oldest = backlog(of: id)?.oldestAppliedAt, oldest <= settled {
+                asked.append(id)
+            }
         }
+        if !told.isEmpty { sendDigest(to: told.sorted(), wantsReply: false) }
+        if !asked.isEmpty { sendDigest(to: asked.sorted(), wantsReply: true) }
         let retained = now - settings.minRetention
         let contexts = peers.values.map(\.known)
         log.collect(appliedBefore: retained) { dot in contexts.allSatisfy { $0.contains(dot) } }
@@ -381,6 +403,20 @@ public struct ReplicationInstance<Key: ReplicatedKey, Value: ReplicatedValue>: S
 
     /// How many deltas the log holds.
     public var loggedDeltas: Int { log.count }
+
+    private mutating func noteContextChanged() {
+        contextChanged = true
+        contextVersion &+= 1
+    }
+
+    /// Sends this replica's digest to `targets`, noting what they were told and when.
+    private mutating func sendDigest(to targets: [NodeUID], wantsReply: Bool) {
+        for target in targets {
+            peers[target]?.toldVersion = contextVersion
+            peers[target]?.toldAt = now
+        }
+        send(.digest, ReplicaDigest(context: state.context, wantsReply: wantsReply), to: targets)
+    }
 
     private mutating func send(_ kind: ReplicationMessageKind, _ body: some WireBody, to peers: [NodeUID]) {
         directives.append(.send(kind, payload: body.encoded(), to: peers))

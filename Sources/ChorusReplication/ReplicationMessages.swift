@@ -5,7 +5,8 @@ import ChorusWire
 /// logged deltas every live peer has seen.
 public struct ReplicaDigest: Equatable, Sendable, WireBody {
     public var context: CausalContext
-    /// The sender wants the receiver's digest in return (only the first exchange on a link).
+    /// The sender wants the receiver's digest in return: the first exchange on a link, and a
+    /// replica asking a peer that has not acknowledged a settled write.
     public var wantsReply: Bool
 
     public init(context: CausalContext, wantsReply: Bool) {

@@ -1,7 +1,11 @@
 /// Timers and bounds of replication. Every field is settable in a cluster file.
 public struct ReplicationSettings: Sendable, Equatable {
-    /// How often a replica tells each peer what it has seen (repairs lost deltas, lets logs shrink).
+    /// How often a replica tells a peer what it has seen when it has news for it (repairs lost
+    /// deltas, lets logs shrink).
     public var digestInterval: Duration
+    /// How often a replica tells a peer what it has seen when it has no news for it (ten digest
+    /// intervals unless set).
+    public var quietDigestInterval: Duration
     /// How long a pushed delta may still be on its way: a periodic digest that lacks a younger one
     /// does not make the delta go again.
     public var settleTime: Duration
@@ -14,8 +18,10 @@ public struct ReplicationSettings: Sendable, Equatable {
     public var messageBytes: Int
 
     public init(digestInterval: Duration, settleTime: Duration, logCapacity: Int = 200_000,
-                minRetention: Duration = .seconds(30), messageBytes: Int = 64 << 10) {
+                minRetention: Duration = .seconds(30), messageBytes: Int = 64 << 10,
+                quietDigestInterval: Duration? = nil) {
         self.digestInterval = digestInterval
+        self.quietDigestInterval = quietDigestInterval ?? digestInterval * 10
         self.settleTime = settleTime
         self.logCapacity = logCapacity
         self.minRetention = minRetention

@@ -6,7 +6,8 @@ import ChorusStorage
 ///
 /// ```yaml
 /// stores:
-///   digest_interval: 1s      # how often each node tells each peer what it has seen
+///   digest_interval: 1s      # how often a node tells a peer what it has seen, when it has news for it
+///   quiet_digest_interval: 10s  # ... and when it has none (10 x digest_interval unless set)
 ///   settle_time: 2s          # a pushed write this young is not sent again by anti-entropy
 ///   log_capacity: 200000     # writes kept to repair peers; a peer further behind gets a snapshot
 ///   min_retention: 30s       # how long a write stays logged after every live peer has it
@@ -15,6 +16,7 @@ import ChorusStorage
 /// ```
 public struct StoresOverrides: Sendable, Equatable {
     public var digestInterval: Duration?
+    public var quietDigestInterval: Duration?
     public var settleTime: Duration?
     public var logCapacity: Int?
     public var minRetention: Duration?
@@ -23,12 +25,13 @@ public struct StoresOverrides: Sendable, Equatable {
 
     public init() {}
 
-    static let knownKeys: Set<String> = ["digest_interval", "settle_time", "log_capacity", "min_retention", "durability",
+    static let knownKeys: Set<String> = ["digest_interval", "quiet_digest_interval", "settle_time", "log_capacity", "min_retention", "durability",
                                          "compaction_records"]
 
     init(_ fields: ConfigFields) throws(ConfigError) {
         try fields.refuseUnknown(Self.knownKeys)
         digestInterval = try fields.duration("digest_interval")
+        quietDigestInterval = try fields.duration("quiet_digest_interval")
         settleTime = try fields.duration("settle_time")
         logCapacity = try fields.integer("log_capacity", in: 1...100_000_000)
         minRetention = try fields.duration("min_retention")
@@ -41,7 +44,11 @@ public struct StoresOverrides: Sendable, Equatable {
     /// `base` (a profile's defaults) with these overrides.
     public func applied(to base: ReplicationSettings) -> ReplicationSettings {
         var settings = base
-        if let digestInterval { settings.digestInterval = digestInterval }
+        if let digestInterval {
+            settings.digestInterval = digestInterval
+            settings.quietDigestInterval = digestInterval * 10
+        }
+        if let quietDigestInterval { settings.quietDigestInterval = quietDigestInterval }
         if let settleTime { settings.settleTime = settleTime }
         if let logCapacity { settings.logCapacity = logCapacity }
         if let minRetention { settings.minRetention = minRetention }
