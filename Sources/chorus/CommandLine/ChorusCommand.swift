@@ -61,6 +61,12 @@ enum ChorusCommand {
         // A write to a closed pipe or socket fails with EPIPE instead of ending the process: an
         // agent whose log reader went away must still leave the cluster on SIGTERM.
         signal(SIGPIPE, SIG_IGN)
+        // A signal mask inherited from the parent (Foundation's `Process` passes on its thread's,
+        // with SIGTERM blocked) would keep SIGTERM and SIGINT pending for ever: every thread starts
+        // from this one's mask, so it starts with nothing blocked.
+        var nothing = sigset_t()
+        sigemptyset(&nothing)
+        pthread_sigmask(SIG_SETMASK, &nothing, nil)
         let words = CommandLine.arguments.dropFirst()
         Task.detached {
             let status = await run(words)
