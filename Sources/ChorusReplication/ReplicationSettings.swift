@@ -3,9 +3,13 @@ public struct ReplicationSettings: Sendable, Equatable {
     /// How often a replica tells a peer what it has seen when it has news for it (repairs lost
     /// deltas, lets logs shrink).
     public var digestInterval: Duration
-    /// How often a replica tells a peer what it has seen when it has no news for it (ten digest
-    /// intervals unless set).
-    public var quietDigestInterval: Duration
+    /// How often a replica tells a peer what it has seen when it has no news for it: ten digest
+    /// intervals unless set.
+    public var quietDigestInterval: Duration {
+        get { quietDigestIntervalSet ?? digestInterval * 10 }
+        set { quietDigestIntervalSet = newValue }
+    }
+    private var quietDigestIntervalSet: Duration?
     /// How long a pushed delta may still be on its way: a periodic digest that lacks a younger one
     /// does not make the delta go again.
     public var settleTime: Duration
@@ -21,7 +25,7 @@ public struct ReplicationSettings: Sendable, Equatable {
                 minRetention: Duration = .seconds(30), messageBytes: Int = 64 << 10,
                 quietDigestInterval: Duration? = nil) {
         self.digestInterval = digestInterval
-        self.quietDigestInterval = quietDigestInterval ?? digestInterval * 10
+        self.quietDigestIntervalSet = quietDigestInterval
         self.settleTime = settleTime
         self.logCapacity = logCapacity
         self.minRetention = minRetention

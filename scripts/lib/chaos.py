@@ -20,7 +20,7 @@ from chaos_checks import (Verdict, check_broadcasts, check_groups, check_members
                           check_read_your_writes, check_stores_equal, check_writes_present, collect)
 from chaos_cluster import Cluster, SetupError, call
 from chaos_faults import FaultController
-from chaos_metrics import MetricsScraper, check_metrics_moving, format_movement
+from chaos_metrics import MetricsScraper, check_metrics_moving, format_movement, moved_families
 from chaos_schedule import SplitMix64, format_schedule, make_schedule
 from chaos_workload import History, Workload
 
@@ -161,6 +161,7 @@ def run(args, root):
     workload = Workload(cluster, history, random.fork(0x3011), args.workers)
     controller = FaultController(cluster, schedule, args.duration, args.defects, say)
     scraper = None
+    moved = None
     try:
         progress(f"starting {len(cluster.names)} nodes (logs in {run_dir})")
         start_cluster(cluster)
@@ -196,16 +197,17 @@ def run(args, root):
             verdicts.append(Verdict("faults-carried-out", False, "; ".join(controller.problems[:5])))
         if scraper is not None:
             scraper.stop()
-            verdicts.append(check_metrics_moving(scraper.scrapes))
+            moved = moved_families(scraper.scrapes)
+            verdicts.append(check_metrics_moving(scraper.scrapes, moved=moved))
     finally:
         if scraper is not None and not scraper.stopped:
             scraper.stop(last_scrape=False)
         cluster.end_all()
-    report(args, schedule, controller, history, verdicts, run_dir, scraper)
+    report(args, schedule, controller, history, verdicts, run_dir, scraper, moved)
     return 0 if all(v.ok for v in verdicts) else 1
 
 
-def report(args, schedule, controller, history, verdicts, run_dir, scraper):
+def report(args, schedule, controller, history, verdicts, run_dir, scraper, moved):
     done = ", ".join(f"{kind} {n}" for kind, n in controller.done.items())
     say(f"faults carried out: {done}")
     say("workload: " + ", ".join(f"{what} {n}" for what, n in sorted(history.counts.items())))
@@ -213,9 +215,9 @@ def report(args, schedule, controller, history, verdicts, run_dir, scraper):
         say(f"unexpected answers ({len(history.unexpected)}), first ones:")
         for line in history.unexpected[:5]:
             say(f"  {line}")
-    if scraper is not None:
+    if moved is not None:
         say(f"metrics ({len(scraper.scrapes)} scrapes, in {args.scrape_metrics}):")
-        for line in format_movement(scraper.scrapes):
+        for line in format_movement(moved):
             say(line)
     say("verdicts:")
     for verdict in verdicts:

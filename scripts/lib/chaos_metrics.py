@@ -80,9 +80,10 @@ def moved_families(scrapes):
     return moved
 
 
-def check_metrics_moving(scrapes, watched=WATCHED):
-    """The verdict `metrics-moving`: every watched family moved on at least one node."""
-    moved = moved_families(scrapes)
+def check_metrics_moving(scrapes, watched=WATCHED, moved=None):
+    """The verdict `metrics-moving`: every watched family moved on at least one node. `moved` is
+    `moved_families(scrapes)` when the caller has it already."""
+    moved = moved_families(scrapes) if moved is None else moved
     still = [family for families in watched.values() for family in families if not moved.get(family)]
     runs = len({(node, run) for node, run, _ in scrapes})
     if still:
@@ -94,9 +95,8 @@ def check_metrics_moving(scrapes, watched=WATCHED):
                    f"all {total} watched families moved ({len(scrapes)} scrapes of {runs} node runs)")
 
 
-def format_movement(scrapes, watched=WATCHED):
-    """One line per watched family: on how many nodes it moved."""
-    moved = moved_families(scrapes)
+def format_movement(moved, watched=WATCHED):
+    """One line per watched family: on how many nodes it moved (`moved`: `moved_families`)."""
     lines = []
     for protocol, families in watched.items():
         for family in families:
@@ -117,7 +117,7 @@ class MetricsScraper:
         self.scrapes = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-scraper", daemon=True)
-        self._start = time.monotonic()
+        self._start = None
 
     def start(self):
         os.makedirs(self.directory, exist_ok=True)

@@ -44,10 +44,7 @@ public struct StoresOverrides: Sendable, Equatable {
     /// `base` (a profile's defaults) with these overrides.
     public func applied(to base: ReplicationSettings) -> ReplicationSettings {
         var settings = base
-        if let digestInterval {
-            settings.digestInterval = digestInterval
-            settings.quietDigestInterval = digestInterval * 10
-        }
+        if let digestInterval { settings.digestInterval = digestInterval }
         if let quietDigestInterval { settings.quietDigestInterval = quietDigestInterval }
         if let settleTime { settings.settleTime = settleTime }
         if let logCapacity { settings.logCapacity = logCapacity }
