@@ -9,9 +9,10 @@ import Glibc
 /// Ownership rules, in the manner of swift-nio's event loops:
 /// - every libuv handle of this loop (timers, sockets, connections) is created, used and closed on
 ///   the loop's thread only; such objects check this on entry;
-/// - other threads hand work to the loop with `execute(_:)` or by awaiting an actor pinned to it
-///   (the loop is a `SerialExecutor`); those submissions go through one mutex-guarded queue and one
-///   coalesced `uv_async_send`, however many arrive between two wake-ups;
+/// - other threads hand work to the loop with `execute(_:)`, by awaiting an actor pinned to it
+///   (the loop is a `SerialExecutor`), or by running a task that prefers it (it is a
+///   `TaskExecutor` too); those submissions go through one mutex-guarded queue and one coalesced
+///   `uv_async_send`, however many arrive between two wake-ups;
 /// - work submitted from the loop's own thread takes a lock-free local queue, drained before the loop
 ///   blocks again;
 /// - before the loop blocks for I/O it flushes every connection that queued frames in this iteration,
@@ -38,6 +39,8 @@ public final class EventLoop: @unchecked Sendable {
     /// check on every handle call costs no exclusivity bookkeeping.
     private let threadID: UnsafeMutablePointer<pthread_t>
     private let started = DispatchSemaphore(value: 0)
+    /// Where executor jobs run once the loop has shut down (see `enqueue`).
+    private let afterShutdown: DispatchQueue
 
     private struct RemoteQueue {
         var jobs: [LoopJob] = []
@@ -58,6 +61,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Starts a loop and its thread.
     public init(name: String = "chorus-loop") throws(LoopError) {
         self.name = name
+        afterShutdown = DispatchQueue(label: "\(name).after-shutdown")
         uvLoop = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         beforeBlock = .allocate(capacity: 1)
@@ -193,7 +197,8 @@ public final class EventLoop: @unchecked Sendable {
     private func run(_ job: LoopJob) {
         switch job {
         case .closure(let work): work()
-        case .executor(let job): job.runSynchronously(on: asUnownedSerialExecutor())
+        case .executor(let job):
+            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
     }
 
@@ -292,13 +297,22 @@ protocol BeforeBlockFlushing: AnyObject {
     func flushBeforeBlock()
 }
 
-// MARK: - SerialExecutor
+// MARK: - Executors
 
-extension EventLoop: SerialExecutor {
-    /// Actor jobs run on the loop's thread, so an actor whose `unownedExecutor` is this loop may use
-    /// the loop's handles directly.
+extension EventLoop: SerialExecutor, TaskExecutor {
+    /// Actor jobs, and jobs of tasks that prefer this loop (`withTaskExecutorPreference`), run on the
+    /// loop's thread: an actor whose `unownedExecutor` is this loop may use the loop's handles
+    /// directly, and a task on the loop hands work to it without waking another thread.
+    ///
+    /// Once the loop has shut down, its jobs still run, one at a time on a queue of their own
+    /// (isolated to this executor as before, with no loop and no handles): a task or actor pinned
+    /// to a loop that stopped under it finishes instead of hanging.
     public func enqueue(_ job: consuming ExecutorJob) {
-        submit(.executor(UnownedJob(job)))
+        let job = UnownedJob(job)
+        if !submit(.executor(job)) {
+            let serial = asUnownedSerialExecutor(), task = asUnownedTaskExecutor()
+            afterShutdown.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+        }
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {

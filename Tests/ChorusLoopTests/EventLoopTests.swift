@@ -86,6 +86,44 @@ struct EventLoopTests {
         }
     }
 
+    @Test("given a task that prefers a loop, then each of its steps runs on the loop's thread, and its submissions wake nobody")
+    func taskPreferringLoopRunsOnIt() async throws {
+        try await withLoop { loop in
+            let (steps, wakeups) = await Task(executorPreference: loop) { () -> ([Bool], Int) in
+                var steps = [loop.inLoop]
+                let before = try? await loop.submit { loop.wakeupCount }
+                for _ in 0..<100 {
+                    // When: it hands work to the loop from the loop's thread
+                    steps.append((try? await loop.submit { loop.inLoop }) ?? false)
+                    steps.append(loop.inLoop)
+                }
+                let after = try? await loop.submit { loop.wakeupCount }
+                return (steps, (after ?? -1) - (before ?? 0))
+            }.value
+            // Then
+            #expect(steps.count == 201 && steps.allSatisfy { $0 }, "\(steps.filter { !$0 }.count) steps ran off the loop")
+            #expect(wakeups == 0, "\(wakeups) wake-ups for work submitted on the loop's own thread")
+        }
+    }
+
+    @Test("given a task on a loop that shuts down under it, then it still finishes, off the dead loop's thread")
+    func taskOutlivesItsLoop() async throws {
+        let loop = try EventLoop(name: "test-ends")
+        let started = Handoff<Bool>(), gate = Handoff<Bool>()
+        let task = Task(executorPreference: loop) { () async -> (before: Bool, after: Bool) in
+            started.put(loop.inLoop)
+            _ = await gate.value
+            return (true, loop.inLoop)
+        }
+        let before = await started.value
+        // When
+        try loop.shutdown()
+        gate.put(true)
+        // Then
+        let outcome = await task.value
+        #expect(before && outcome.before && !outcome.after, "began on the loop: \(before); resumed on its thread after shutdown: \(outcome.after)")
+    }
+
     @Test("given a one-shot timer, then it fires once after its delay and releases itself")
     func oneShotTimer() async throws {
         try await withLoop { loop in
