@@ -6,7 +6,8 @@ import Glibc
 /// A TCP connection carrying frames, on one loop.
 ///
 /// Writes: `send` appends a frame to an outbound batch; the batch leaves in one `uv_write` just
-/// before the loop blocks, or at once when it passes `flushThreshold` and no write is in flight.
+/// before the loop blocks, or at once when it passes `flushThreshold` and no write is in flight
+/// (or when `flushNow` asks, for a frame someone waits for).
 /// While a write is in flight the next batch fills, so a busy connection has one syscall per batch,
 /// not per frame. Past `highWatermark` queued bytes `send` refuses (`.backpressured`) until the
 /// queue drains below `lowWatermark`, when `onWritable` is called.
@@ -539,6 +540,16 @@ public final class TCPConnection: LoopHandle, @unchecked Sendable {
         io.deinitialize(count: 1)
         io.deallocate()
         writeRequest.deallocate()
+    }
+}
+
+extension TCPConnection {
+    /// Writes what is queued now, instead of just before the loop blocks, unless a write is in
+    /// flight (then it leaves with the next batch, as soon as that write completes). For a frame
+    /// someone waits for; frames that follow it before the write completes still gather.
+    public func flushNow() {
+        loop.preconditionInLoop()
+        if !io.pointee.writing { startWrite() }
     }
 }
 

@@ -44,6 +44,42 @@ struct GroupsAPITests {
         await a.stop()
     }
 
+    @Test("given a task on a node's data loop, its join applies at once: its next broadcast, read and leave see it, the peer sees it, and it may stop the node")
+    func taskOnTheDataLoop() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let group = EmitterNames.group(store: "s", subscription: "sub")
+        let (_, watching) = await b.monitor(scope: EmitterNames.scope, group: group)
+        let delivered = Mutex<[DeliveryPath]>([])
+        let loop = try #require(a.dataLoopExecutor as? EventLoop)
+        // When
+        let outcome = try await Task(executorPreference: a.dataLoopExecutor) {
+            () throws -> (onLoop: Bool, receipt: BroadcastReceipt, joined: [GroupMemberID], left: [GroupMemberID], member: GroupMemberID) in
+            let emitter = a.makeMember { message in delivered.withLock { $0.append(message.path) } }
+            try await a.joinEmitters(store: "s", subscription: "sub", emitter)
+            let receipt = try a.broadcast(store: "s", subscription: "sub", event: EmitterEvent(eventID: "e1", eventType: "t", streamID: "x"))
+            let joined = await a.emitters(store: "s", subscription: "sub")
+            try await a.leaveEmitters(store: "s", subscription: "sub", emitter)
+            let left = await a.emitters(store: "s", subscription: "sub")
+            return (loop.inLoop, receipt, joined, left, emitter.id)
+        }.value
+        // Then
+        #expect(outcome.onLoop, "the task ran on the data loop's thread")
+        #expect(outcome.receipt == BroadcastReceipt(member: outcome.member, path: .local), "the broadcast right after the join found its member")
+        #expect(outcome.joined == [outcome.member] && outcome.left == [])
+        #expect(delivered.withLock { $0 } == [.local])
+        var changes = watching.makeAsyncIterator()
+        let first = await changes.next(), second = await changes.next()
+        #expect(first == GroupNotification(.join, scope: EmitterNames.scope, group: group, members: [outcome.member]))
+        #expect(second == GroupNotification(.leave, scope: EmitterNames.scope, group: group, members: [outcome.member]))
+        let stopped = await Task(executorPreference: a.dataLoopExecutor) { () async -> Bool in
+            await a.stop()
+            return true
+        }.value
+        #expect(stopped, "stop from a task on the data loop returns")
+        await b.stop()
+    }
+
     @Test("given a member of another node, join refuses it; leave of a member not joined says notJoined")
     func refusals() async throws {
         let nodes = try await Self.cluster(2)

@@ -172,8 +172,12 @@ final class GroupsShell: @unchecked Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: GroupMessage.self)
         let endpoint = MemberEndpoint(mailbox: handler == nil ? continuation : nil, handler: handler)
         if handler != nil { continuation.finish() }
-        let loop = self.loop
-        if !loop.execute({ [self] in if !stopped { endpoints[serial] = endpoint } else { endpoint.finish() } }) {
+        // On the loop's thread the endpoint is in place at once, for a join that follows at once
+        // (`submitJoin`); from elsewhere it is queued ahead of any join of it.
+        let register: @Sendable () -> Void = { [self] in if !stopped { endpoints[serial] = endpoint } else { endpoint.finish() } }
+        if loop.inLoop {
+            register()
+        } else if !loop.execute(register) {
             continuation.finish()
         }
         let life = MemberLife()
@@ -204,7 +208,9 @@ final class GroupsShell: @unchecked Sendable {
     /// join can refuse is checked here, on the caller's thread, and the join goes to the loop
     /// behind everything queued before it. So the loop's reads and leaves that follow see it,
     /// and so do broadcasts and publishes (see `beginChange`). A member that ends before the
-    /// loop applies its join is left out, as if it had joined and ended.
+    /// loop applies its join is left out, as if it had joined and ended. On the loop's own thread
+    /// (a task that prefers the node's executor) the join is applied at once, and its delta
+    /// leaves with it (`perform` sends deltas promptly).
     func submitJoin(scope: String, group: String, members: [GroupMember]) throws(GroupsError) {
         if directory.snapshot.stopped { throw .nodeStopped }
         try GroupsInstance.validate(scope: scope, group: group)
@@ -212,14 +218,20 @@ final class GroupsShell: @unchecked Sendable {
         if let ended = members.first(where: \.hasEnded) { throw .memberEnded(ended.id) }
         let ids = members.map(\.id)
         beginChange()
-        let accepted = loop.execute { [self] in
-            if !stopped, case let live = ids.filter({ endpoints[$0.serial] != nil }), !live.isEmpty,
-               let directives = try? core.join(scope: scope, group: group, members: live) {
-                perform(directives)
-            }
-            settleChange()
+        if loop.inLoop {
+            applySubmittedJoin(scope: scope, group: group, ids)
+            return
         }
+        let accepted = loop.execute { [self] in applySubmittedJoin(scope: scope, group: group, ids) }
         if !accepted { throw .nodeStopped } // the stopped directory releases waiting broadcasts
+    }
+
+    private func applySubmittedJoin(scope: String, group: String, _ ids: [GroupMemberID]) {
+        if !stopped, case let live = ids.filter({ endpoints[$0.serial] != nil }), !live.isEmpty,
+           let directives = try? core.join(scope: scope, group: group, members: live) {
+            perform(directives)
+        }
+        settleChange()
     }
 
     /// Joins and leaves submitted and not yet shown by the directory.
@@ -243,14 +255,18 @@ final class GroupsShell: @unchecked Sendable {
     }
 
     /// Returns once every join and leave begun before the call is in the directory (or the node
-    /// has stopped). Called by broadcast and publish off the loop; on the loop it returns at once.
+    /// has stopped). Called by broadcast and publish. On the loop, where a caller's own joins and
+    /// leaves are already applied, it publishes the directory if a publish is due, and returns.
     @inline(__always)
     func awaitSubmittedChanges() {
         if pendingChanges.load(ordering: .acquiring) > 0 { waitForSubmittedChanges() }
     }
 
     private func waitForSubmittedChanges() {
-        guard !loop.inLoop else { return }
+        if loop.inLoop {
+            if publishScheduled { publishDirectory() }
+            return
+        }
         while pendingChanges.load(ordering: .acquiring) > 0 {
             if directory.snapshot.stopped { return }
             sched_yield()
@@ -514,9 +530,10 @@ final class GroupsShell: @unchecked Sendable {
         for directive in directives {
             switch directive {
             case let .send(message, peers):
+                // Deltas and syncs leave idle links at once: a join is seen as soon as it can be.
                 let frame = WireCodec.encode(message.wire)
                 for peer in peers {
-                    if let address = addressOf[peer] { links.send(frame, toNodeAt: address) }
+                    if let address = addressOf[peer] { links.send(frame, toNodeAt: address, prompt: true) }
                 }
             case .notify(let notification):
                 figures.count(notification, localNode: core.node)
@@ -530,7 +547,7 @@ final class GroupsShell: @unchecked Sendable {
         }
         if !publishScheduled && !(changedEmitterGroups.isEmpty && changedTopics.isEmpty) {
             publishScheduled = true
-            loop.execute { [self] in publishDirectory() }
+            loop.execute { [self] in if publishScheduled { publishDirectory() } }
         }
         rearm()
     }

@@ -149,6 +149,18 @@ public final class ClusterNode: Sendable {
         }
     }
 
+    /// The node's data loop as an executor, for code that talks to the node often and wants no
+    /// thread hop in between (as swift-nio's handlers run on their channel's event loop).
+    ///
+    /// A task that prefers it (`Task(executorPreference: node.dataLoopExecutor) { ... }` or
+    /// `withTaskExecutorPreference`) runs on the data loop's thread, and so does an actor whose
+    /// `unownedExecutor` is `node.dataLoopExecutor.asUnownedSerialExecutor()`. Joins from there
+    /// apply at once and leave for the peers with no other thread to wake, and group reads answer
+    /// the same way. Failure detection has a loop of its own and is never
+    /// delayed by such code, but the node's links are: keep each step short, and hand heavy or
+    /// blocking work to other tasks. `stop()` may be called from it.
+    public var dataLoopExecutor: any TaskExecutor & SerialExecutor { dataLoop }
+
     /// Nodes this node has a link with.
     public func connectedPeers() async -> [PeerInfo] {
         let links = self.links
@@ -218,8 +230,14 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    /// Closes every socket and joins the loops' threads. Idempotent.
+    /// Closes every socket and joins the loops' threads. Idempotent. Called from a task on the
+    /// data loop (`dataLoopExecutor`), it finishes on the global executor: a loop cannot join its
+    /// own thread.
     public func stop() async {
+        await withTaskExecutorPreference(globalConcurrentExecutor) { await self.stopOffTheLoops() }
+    }
+
+    private func stopOffTheLoops() async {
         let links = self.links
         let datagrams = self.datagrams
         let membership = self.membership

@@ -200,12 +200,15 @@ final class PeerLinks: @unchecked Sendable {
     }
 
     /// Queues `frame` for the node listening at `address`: over an established link to it, else
-    /// once a link being set up is established, else through a new dial.
-    func send(_ frame: [UInt8], toNodeAt address: String) {
+    /// once a link being set up is established, else through a new dial. A `prompt` frame leaves
+    /// an idle link at once rather than with the loop's batch before it blocks (see
+    /// `TCPConnection.flushNow`): for a change the peers wait to see, such as a join.
+    func send(_ frame: [UInt8], toNodeAt address: String, prompt: Bool = false) {
         loop.preconditionInLoop()
         guard !stopping else { return }
         if let link = route(to: address) {
             transmit(frame, on: link)
+            if prompt { link.connection.flushNow() }
         } else if let link = links.values.first(where: { !$0.isEstablished && $0.peerAddress == address }) {
             Self.enqueue(frame, in: &link.pending)
         } else if dialling[address] != nil {
