@@ -46,8 +46,14 @@ public final class EventLoop: @unchecked Sendable {
         var jobs: [LoopJob] = []
         var wakeupPending = false
         var shuttingDown = false
-        /// Set just before the wake-up handle closes; later submissions are dropped.
+        /// Set just before the wake-up handle closes; later submissions are dropped, but for
+        /// executor jobs (see `enqueue`).
         var wakeupClosed = false
+        /// Executor jobs that came after `wakeupClosed` while the loop's thread may still run
+        /// jobs; handed to `afterShutdown`, in order, once that thread has ended.
+        var parked: [UnownedJob] = []
+        /// Set once the loop's thread has been joined: executor jobs go to `afterShutdown`.
+        var threadJoined = false
     }
     private let remote = LockedValue(RemoteQueue())
 
@@ -263,6 +269,12 @@ public final class EventLoop: @unchecked Sendable {
         pthread_join(thread, nil)
         self.thread = nil
         threadID.pointee = pthread_t()
+        remote.withLock { queue in
+            queue.threadJoined = true
+            // Under the lock, so that they run before any job that comes later.
+            for job in queue.parked { runAfterShutdown(job) }
+            queue.parked = []
+        }
         let status = closeResult
         uvLoop.deallocate()
         wakeup.deallocate()
@@ -309,10 +321,18 @@ extension EventLoop: SerialExecutor, TaskExecutor {
     /// to a loop that stopped under it finishes instead of hanging.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if !submit(.executor(job)) {
-            let serial = asUnownedSerialExecutor(), task = asUnownedTaskExecutor()
-            afterShutdown.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+        if submit(.executor(job)) { return }
+        // The loop is closing. Its thread may still be running jobs: park this one until the
+        // thread has ended, so that no two jobs of this executor ever run at once.
+        remote.withLock { queue in
+            if queue.threadJoined { runAfterShutdown(job) } else { queue.parked.append(job) }
         }
+    }
+
+    /// Runs a job that came after shutdown on `afterShutdown`, isolated to this executor.
+    private func runAfterShutdown(_ job: UnownedJob) {
+        let serial = asUnownedSerialExecutor(), task = asUnownedTaskExecutor()
+        afterShutdown.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {

@@ -1,5 +1,6 @@
 @testable import ChorusLoop
 import ChorusTestSupport
+import Synchronization
 import Testing
 
 @Suite("Event loop: threads, executor, shutdown", .timeLimit(.minutes(1)))
@@ -106,22 +107,30 @@ struct EventLoopTests {
         }
     }
 
-    @Test("given a task on a loop that shuts down under it, then it still finishes, off the dead loop's thread")
-    func taskOutlivesItsLoop() async throws {
+    @Test("given a task and an actor on a loop that shuts down under them, then they still finish, off the dead loop's thread")
+    func workOutlivesItsLoop() async throws {
         let loop = try EventLoop(name: "test-ends")
+        let counter = PinnedCounter(loop: loop)
         let started = Handoff<Bool>(), gate = Handoff<Bool>()
-        let task = Task(executorPreference: loop) { () async -> (before: Bool, after: Bool) in
+        let outcome = Mutex<(before: Bool, after: Bool)?>(nil)
+        Task(executorPreference: loop) {
             started.put(loop.inLoop)
             _ = await gate.value
-            return (true, loop.inLoop)
+            let after = loop.inLoop
+            outcome.withLock { $0 = (true, after) }
         }
         let before = await started.value
         // When
         try loop.shutdown()
         gate.put(true)
-        // Then
-        let outcome = await task.value
-        #expect(before && outcome.before && !outcome.after, "began on the loop: \(before); resumed on its thread after shutdown: \(outcome.after)")
+        let (count, onLoop) = await counter.increment()
+        // Then (polled, so that a stranded task fails the test instead of hanging it)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while outcome.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let finished = outcome.withLock { $0 }
+        #expect(before && finished?.before == true && finished?.after == false,
+                "began on the loop: \(before); finished: \(String(describing: finished))")
+        #expect(count == 1 && !onLoop, "the pinned actor answered after shutdown, off the loop's thread")
     }
 
     @Test("given a one-shot timer, then it fires once after its delay and releases itself")
