@@ -2,6 +2,7 @@ import Chorus
 import ChorusLoop
 import ChorusTestSupport
 import ChorusWire
+import Foundation
 import Synchronization
 import Testing
 
@@ -78,6 +79,36 @@ struct GroupsAPITests {
         }.value
         #expect(stopped, "stop from a task on the data loop returns")
         await b.stop()
+    }
+
+    @Test("given a member made on another thread while the data loop is busy, a join from the loop that overtakes its registration still joins it")
+    func loopJoinOvertakesRegistration() async throws {
+        let nodes = try await Self.cluster(2)
+        let (a, b) = (nodes[0], nodes[1])
+        let delivered = Mutex<Int>(0)
+        // When: within one step of a loop task, another thread makes the member (its registration
+        // queues behind this step) and the task joins it at once
+        let (kept, receipt) = try await Task(executorPreference: a.dataLoopExecutor) { () throws -> (GroupMember, BroadcastReceipt) in
+            let made = Mutex<GroupMember?>(nil)
+            let maker = Thread { made.withLock { $0 = a.makeMember { _ in delivered.withLock { $0 += 1 } } } }
+            maker.start()
+            var member: GroupMember?
+            while member == nil {
+                member = made.withLock { $0 }
+                if member == nil { usleep(100) }
+            }
+            try await a.joinEmitters(store: "s", subscription: "sub", member!)
+            let receipt = try a.broadcast(store: "s", subscription: "sub", event: EmitterEvent(eventID: "e1", eventType: "t", streamID: "x"))
+            return (member!, receipt)
+        }.value
+        let member = kept.id
+        // Then
+        #expect(receipt == BroadcastReceipt(member: member, path: .local))
+        #expect(delivered.withLock { $0 } == 1)
+        #expect(await Self.eventually(.seconds(5)) { await b.emitters(store: "s", subscription: "sub") == [member] })
+        withExtendedLifetime(kept) {}
+        await b.stop()
+        await a.stop()
     }
 
     @Test("given a member of another node, join refuses it; leave of a member not joined says notJoined")

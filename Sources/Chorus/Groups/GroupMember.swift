@@ -56,12 +56,16 @@ public final class GroupMember: Sendable {
     /// The mailbox: every message sent to this member, in arrival order. Empty for a member made
     /// with a handler. It finishes when the member ends.
     public let messages: AsyncStream<GroupMessage>
+    /// Where the node delivers its messages (the shell registers it).
+    let endpoint: MemberEndpoint
     private let end: @Sendable () -> Void
     private let ended: MemberLife
 
-    init(id: GroupMemberID, messages: AsyncStream<GroupMessage>, life: MemberLife, end: @escaping @Sendable () -> Void) {
+    init(id: GroupMemberID, messages: AsyncStream<GroupMessage>, endpoint: MemberEndpoint, life: MemberLife,
+         end: @escaping @Sendable () -> Void) {
         self.id = id
         self.messages = messages
+        self.endpoint = endpoint
         self.ended = life
         self.end = end
     }

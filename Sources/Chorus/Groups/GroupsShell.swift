@@ -172,15 +172,18 @@ final class GroupsShell: @unchecked Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: GroupMessage.self)
         let endpoint = MemberEndpoint(mailbox: handler == nil ? continuation : nil, handler: handler)
         if handler != nil { continuation.finish() }
-        // On the loop's thread the endpoint is in place at once, for a join that follows at once
-        // (`submitJoin`); from elsewhere it is queued ahead of any join of it.
-        let register: @Sendable () -> Void = { [self] in if !stopped { endpoints[serial] = endpoint } else { endpoint.finish() } }
+        let life = MemberLife()
+        // On the loop's thread the endpoint is in place at once; from elsewhere it is queued (and a
+        // join that overtakes it registers it first: `applySubmittedJoin`). A member that ended in
+        // the meantime is not registered.
+        let register: @Sendable () -> Void = { [self] in
+            if !stopped && !life.hasEnded { endpoints[serial] = endpoint } else { endpoint.finish() }
+        }
         if loop.inLoop {
             register()
         } else if !loop.execute(register) {
             continuation.finish()
         }
-        let life = MemberLife()
         let end: @Sendable () -> Void = { [weak self] in
             life.end()
             guard let self else { return }
@@ -189,7 +192,7 @@ final class GroupsShell: @unchecked Sendable {
         continuation.onTermination = { termination in
             if case .cancelled = termination { end() }
         }
-        return GroupMember(id: id, messages: stream, life: life, end: end)
+        return GroupMember(id: id, messages: stream, endpoint: endpoint, life: life, end: end)
     }
 
     private func terminate(_ serial: UInt64) {
@@ -216,19 +219,25 @@ final class GroupsShell: @unchecked Sendable {
         try GroupsInstance.validate(scope: scope, group: group)
         if let stranger = members.first(where: { $0.id.node != node }) { throw .notLocal(stranger.id) }
         if let ended = members.first(where: \.hasEnded) { throw .memberEnded(ended.id) }
-        let ids = members.map(\.id)
         beginChange()
         if loop.inLoop {
-            applySubmittedJoin(scope: scope, group: group, ids)
+            applySubmittedJoin(scope: scope, group: group, members)
             return
         }
-        let accepted = loop.execute { [self] in applySubmittedJoin(scope: scope, group: group, ids) }
+        let accepted = loop.execute { [self] in applySubmittedJoin(scope: scope, group: group, members) }
         if !accepted { throw .nodeStopped } // the stopped directory releases waiting broadcasts
     }
 
-    private func applySubmittedJoin(scope: String, group: String, _ ids: [GroupMemberID]) {
-        if !stopped, case let live = ids.filter({ endpoints[$0.serial] != nil }), !live.isEmpty,
-           let directives = try? core.join(scope: scope, group: group, members: live) {
+    /// Applies a submitted join of the members that have not ended. One made on another thread
+    /// whose registration is still queued (a join on the loop can overtake it) is registered here.
+    private func applySubmittedJoin(scope: String, group: String, _ members: [GroupMember]) {
+        guard !stopped else { return settleChange() }
+        var live: [GroupMemberID] = []
+        for member in members where !member.hasEnded {
+            if endpoints[member.id.serial] == nil { endpoints[member.id.serial] = member.endpoint }
+            live.append(member.id)
+        }
+        if !live.isEmpty, let directives = try? core.join(scope: scope, group: group, members: live) {
             perform(directives)
         }
         settleChange()

@@ -156,9 +156,12 @@ public final class ClusterNode: Sendable {
     /// `withTaskExecutorPreference`) runs on the data loop's thread, and so does an actor whose
     /// `unownedExecutor` is `node.dataLoopExecutor.asUnownedSerialExecutor()`. Joins from there
     /// apply at once and leave for the peers with no other thread to wake, and group reads answer
-    /// the same way. Failure detection has a loop of its own and is never
-    /// delayed by such code, but the node's links are: keep each step short, and hand heavy or
-    /// blocking work to other tasks. `stop()` may be called from it.
+    /// the same way. Failure detection has a loop of its own and is never delayed by such code,
+    /// but the node's links are: keep each step short, and hand heavy or blocking work to other
+    /// tasks. Broadcasts from it never wait for a full outbound backlog
+    /// (the loop that drains it is the one running them): a long burst should suspend now and
+    /// then. `stop()` may be called from it; what still runs there after the node stopped runs
+    /// on a queue of its own, and finds the node stopped.
     public var dataLoopExecutor: any TaskExecutor & SerialExecutor { dataLoop }
 
     /// Nodes this node has a link with.
