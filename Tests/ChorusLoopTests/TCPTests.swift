@@ -44,6 +44,35 @@ struct TCPTests {
         }
     }
 
+    @Test("given an idle connection, flushNow writes a frame at once; frames after it, while that write is in flight, gather into the next write")
+    func flushNowWritesAtOnce() async throws {
+        try await withLoop { loop in
+            let received = Recorder<[UInt8]>()
+            let address = try await Self.recordingServer(loop, received: received)
+            let client = try await TCPConnection.connect(on: loop, to: address)
+            let writes = try await loop.submit { () -> [Int] in
+                var writes = [client.writeCalls]
+                client.send(lengthPrefixed([1]))
+                writes.append(client.writeCalls)          // queued for the flush before the loop blocks
+                // When
+                client.flushNow()
+                writes.append(client.writeCalls)          // written now
+                for value in UInt8(2)...UInt8(50) {
+                    client.send(lengthPrefixed([value]))
+                    client.flushNow()                     // the first write is still in flight
+                }
+                writes.append(client.writeCalls)
+                return writes
+            }
+            // Then
+            #expect(writes == [writes[0], writes[0], writes[0] + 1, writes[0] + 1], "write calls: \(writes)")
+            while received.count < 50 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(received.all == (1...50).map { [UInt8($0)] })
+            let total = try await loop.submit { client.writeCalls }
+            #expect(total == writes[0] + 2, "the 49 later frames left in one write: \(total - writes[0]) writes")
+        }
+    }
+
     @Test("given frames queued behind a write in flight, when the sender closes after flush, then every frame arrives before the end of stream")
     func closeAfterFlushDeliversEverything() async throws {
         try await withLoop { loop in
