@@ -198,7 +198,7 @@ def run(args, root):
         if scraper is not None:
             scraper.stop()
             moved = moved_families(scraper.scrapes)
-            verdicts.append(check_metrics_moving(scraper.scrapes, moved=moved))
+            verdicts.append(check_metrics_moving(scraper.scrapes, moved))
     finally:
         if scraper is not None and not scraper.stopped:
             scraper.stop(last_scrape=False)

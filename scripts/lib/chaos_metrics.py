@@ -80,10 +80,9 @@ def moved_families(scrapes):
     return moved
 
 
-def check_metrics_moving(scrapes, watched=WATCHED, moved=None):
-    """The verdict `metrics-moving`: every watched family moved on at least one node. `moved` is
-    `moved_families(scrapes)` when the caller has it already."""
-    moved = moved_families(scrapes) if moved is None else moved
+def check_metrics_moving(scrapes, moved, watched=WATCHED):
+    """The verdict `metrics-moving`: every watched family moved on at least one node (`moved`:
+    `moved_families(scrapes)`; `scrapes` gives the counts the verdict quotes)."""
     still = [family for families in watched.values() for family in families if not moved.get(family)]
     runs = len({(node, run) for node, run, _ in scrapes})
     if still:

@@ -191,11 +191,12 @@ class MetricsSpec(unittest.TestCase):
         before = parse_exposition(EXPOSITION)
         after = parse_exposition(EXPOSITION.replace('status="dead"} 0', 'status="dead"} 1'))
         watched = {"membership": ["chorus_members"], "broadcast": ["chorus_broadcast_ack_seconds"]}
-        verdict = check_metrics_moving([("n1", 1, before), ("n1", 1, after)], watched)
+        scrapes = [("n1", 1, before), ("n1", 1, after)]
+        verdict = check_metrics_moving(scrapes, moved_families(scrapes), watched)
         self.assertFalse(verdict.ok)
         self.assertIn("chorus_broadcast_ack_seconds", verdict.detail)
         self.assertNotIn("chorus_members", verdict.detail)
-        self.assertTrue(check_metrics_moving([("n1", 1, before), ("n1", 1, after)], {"m": ["chorus_members"]}).ok)
+        self.assertTrue(check_metrics_moving(scrapes, moved_families(scrapes), {"m": ["chorus_members"]}).ok)
 
 
 if __name__ == "__main__":
